@@ -1,0 +1,175 @@
+"""The ``kssl`` command line. Each command is a thin wrapper over builder/training.
+
+Exit codes: 0 success, 2 bad input (usage, recipe, data), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kssl.errors import KsslError
+from kssl.recipe import BACKENDS
+
+
+def _fail(message: str, code: int = 2):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _peek_backend(source) -> str | None:
+    """The recipe's ``backend:`` key, read without validating anything else."""
+    import yaml
+
+    from kssl.recipe import resolve_source
+
+    try:
+        data = yaml.safe_load(resolve_source(source).read_text(encoding="utf-8"))
+    except Exception:
+        return None  # the real load reports the problem
+    return data.get("backend") if isinstance(data, dict) else None
+
+
+def select_backend(requested: str | None, source=None) -> str:
+    """Fix the Keras backend before Keras is imported: --backend, then the recipe, then $KERAS_BACKEND."""
+    backend = requested or (_peek_backend(source) if source is not None else None) or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        from kssl.errors import did_you_mean
+
+        where = "--backend" if requested else "backend"
+        raise KsslError(f"{where}: unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}.{did_you_mean(backend, BACKENDS)}")
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != backend:
+            raise KsslError(
+                f"the {backend} backend was requested, but Keras is already loaded with {current} in this process. "
+                f"Run kssl in a fresh process (or set KERAS_BACKEND={backend} before importing keras)."
+            )
+        return backend
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import keras  # noqa: F401
+    except ImportError as exc:
+        hint = " Install it with `pip install torch==2.13.0`." if backend == "torch" else f" Install the {backend} package."
+        raise KsslError(f"the {backend} backend cannot be loaded ({exc}).{hint}") from None
+    return backend
+
+
+class _Group(click.Group):
+    """Turns kssl's input errors into one paragraph and exit code 2, everywhere."""
+
+    def invoke(self, ctx):
+        from kssl.training import TrainingError
+
+        try:
+            return super().invoke(ctx)
+        except KsslError as exc:
+            _fail(str(exc), 2)
+        except TrainingError as exc:
+            _fail(str(exc), 1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="kssl")
+def main():
+    """kssl: self-supervised learning with Keras 3, from declarative recipes."""
+
+
+_set = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a recipe key (value parsed as YAML). Repeatable.")
+_backend = click.option("--backend", type=str, default=None, help=f"Keras backend: {', '.join(BACKENDS)}.")
+
+
+@main.command()
+@click.argument("recipe", required=False)
+@_set
+@click.option("--output-dir", default="runs", show_default=True, type=click.Path(file_okay=False), help="Where run directories are created.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override train.epochs.")
+@_backend
+@click.option("--resume", "resume_dir", type=click.Path(), default=None, help="Continue an interrupted run directory.")
+def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
+    """Train RECIPE (a path or a zoo name), evaluate, and print the run directory."""
+    from kssl import training
+
+    if resume_dir:
+        if recipe or overrides:
+            raise KsslError("--resume continues a run with its own recipe.yaml: do not pass RECIPE or --set with it.")
+        select_backend(backend, Path(resume_dir) / "recipe.yaml" if (Path(resume_dir) / "recipe.yaml").is_file() else None)
+        run_dir = training.resume(resume_dir, epochs=epochs)
+    else:
+        if not recipe:
+            raise KsslError("missing RECIPE: give a recipe path or a zoo name, e.g. `kssl train simclr` (see `kssl zoo`).")
+        select_backend(backend, recipe)
+        run_dir = training.train(recipe, overrides, output_dir=output_dir, epochs=epochs)
+    click.echo(str(run_dir))
+
+
+@main.command()
+@click.argument("recipe")
+@_set
+@_backend
+def validate(recipe, overrides, backend):
+    """Check RECIPE (keys, components, arguments, data) without training."""
+    select_backend(backend, recipe)
+    from kssl.builder import build_all
+
+    built = build_all(recipe, overrides)
+    params = built.model.count_params()
+    click.echo(
+        f"ok: {built.recipe['name']}: {built.recipe['pretext']['type']} on {built.recipe['data']['type']} "
+        f"({len(built.data.x_train)} training samples, input {built.data.input_shape}), {params:,} parameters"
+    )
+
+
+@main.command(name="eval")
+@click.argument("run_dir", type=click.Path())
+@_backend
+def eval_(run_dir, backend):
+    """Re-score RUN_DIR's saved model with its recipe's evaluators."""
+    recipe_path = Path(run_dir) / "recipe.yaml"
+    select_backend(backend, recipe_path if recipe_path.is_file() else None)
+    from kssl.training import evaluate_run
+
+    scores = evaluate_run(run_dir)
+    click.echo(json.dumps(scores, indent=2))
+
+
+@main.command()
+def plugins():
+    """Every registered component by kind, with the distribution that provides it."""
+    select_backend(None)
+    from kssl.plugins import get_registry
+
+    registry = get_registry()
+    for kind in registry.kinds:
+        entries = [e for e in registry.entries() if e.kind == kind]
+        click.echo(f"{kind}s:")
+        for e in entries:
+            extra = f"  CONFLICT: also registered by {', '.join(e.conflicts)}" if e.conflicts else ""
+            click.echo(f"  {e.name:<28} {e.provider}{extra}")
+        if not entries:
+            click.echo("  (none)")
+    if registry.broken:
+        click.echo("broken plugins:")
+        for b in registry.broken:
+            click.echo(f"  {b.name:<28} {b.provider}: {b.reason}")
+
+
+@main.command()
+def zoo():
+    """The zoo recipes with one-line descriptions and their recorded results."""
+    import yaml
+
+    from kssl.recipe import zoo_recipes
+
+    for name, path in zoo_recipes().items():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        click.echo(f"{name:<12} {data.get('description', '')}")
+        results = data.get("results") or {}
+        if results:
+            shown = ", ".join(f"{k}={v}" for k, v in results.items() if not isinstance(v, (dict, list)))
+            click.echo(f"{'':<12} recorded: {shown}")

@@ -1,0 +1,51 @@
+"""NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR.
+
+Chen, Kornblith, Norouzi, Hinton, "A Simple Framework for Contrastive Learning
+of Visual Representations", ICML 2020 (arXiv:2002.05709), eq. (1).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def nt_xent(z1, z2, temperature: float = 0.1):
+    """Per-sample NT-Xent loss of two batches of projections, shape (2N,).
+
+    ``z1[i]`` and ``z2[i]`` are two views of sample ``i``; every other one of the
+    2N projections is a negative. Rows are L2-normalised, similarities divided
+    by ``temperature``, and each of the 2N anchors is scored with a softmax
+    cross-entropy over its 2N-1 candidates. The batch mean is the paper's loss.
+    """
+    z = ops.concatenate([z1, z2], axis=0)
+    z = ops.cast(z, "float32")
+    z = z / ops.maximum(ops.norm(z, axis=1, keepdims=True), 1e-12)
+    n2 = ops.shape(z)[0]
+    n = n2 // 2
+    logits = ops.matmul(z, ops.transpose(z)) / temperature
+    # An anchor is never its own candidate.
+    logits = logits - ops.eye(n2, dtype=logits.dtype) * 1e9
+    positives = ops.concatenate([ops.arange(n, n2), ops.arange(0, n)], axis=0)
+    return keras.losses.sparse_categorical_crossentropy(positives, logits, from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="kssl")
+class NTXentLoss(keras.losses.Loss):
+    """NT-Xent as a Keras loss: ``loss(z1, z2)`` with the two views' projections.
+
+    Going through ``keras.losses.Loss`` gives the usual reduction and the
+    per-replica scaling Keras applies under a distribution strategy.
+    """
+
+    def __init__(self, temperature: float = 0.1, name: str = "nt_xent", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.temperature = temperature
+
+    def call(self, z1, z2):
+        return nt_xent(z1, z2, self.temperature)
+
+    def get_config(self):
+        config = super().get_config()
+        config["temperature"] = self.temperature
+        return config

@@ -1,0 +1,77 @@
+"""The recipe's ``optimizer`` section -> a Keras optimizer (with an optional cosine schedule)."""
+
+from __future__ import annotations
+
+import inspect
+
+from kssl.checks import check_int, check_number, check_positive
+from kssl.errors import ArgumentError, RecipeError, did_you_mean
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "lamb", "rmsprop")
+
+
+def make_optimizer(
+    type: str = "adamw",
+    learning_rate: float = 1.0e-3,
+    weight_decay: float | None = None,
+    momentum: float = 0.9,
+    schedule: str = "constant",
+    warmup_steps: int = 0,
+    decay_steps: int | None = None,
+    clipnorm: float | None = None,
+):
+    """Build a Keras optimizer.
+
+    ``schedule: cosine`` decays the learning rate to 0 over ``decay_steps``
+    (the builder fills in epochs × steps per epoch) after ``warmup_steps`` of
+    linear warm-up.
+    """
+    import keras
+
+    check_positive("learning_rate", learning_rate)
+    if weight_decay is not None:
+        check_number("weight_decay", weight_decay, low=0.0)
+    check_number("momentum", momentum, low=0.0, high=1.0)
+    check_int("warmup_steps", warmup_steps, low=0)
+    if clipnorm is not None:
+        check_positive("clipnorm", clipnorm)
+    if schedule not in ("constant", "cosine"):
+        raise ArgumentError("schedule", f"expected constant or cosine, got {schedule!r}.")
+    lr = float(learning_rate)
+    if schedule == "cosine":
+        steps = check_int("decay_steps", decay_steps if decay_steps is not None else 1000, low=1)
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup_steps else lr,
+            decay_steps=steps,
+            warmup_target=lr if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+    common = {"learning_rate": lr}
+    if clipnorm is not None:
+        common["clipnorm"] = float(clipnorm)
+    if type == "sgd":
+        return keras.optimizers.SGD(momentum=momentum, weight_decay=weight_decay, **common)
+    if type == "adam":
+        return keras.optimizers.Adam(weight_decay=weight_decay, **common)
+    if type == "adamw":
+        return keras.optimizers.AdamW(weight_decay=1e-4 if weight_decay is None else weight_decay, **common)
+    if type == "lamb":
+        return keras.optimizers.Lamb(weight_decay=weight_decay, **common)
+    if type == "rmsprop":
+        return keras.optimizers.RMSprop(momentum=momentum, weight_decay=weight_decay, **common)
+    raise ArgumentError("type", f"unknown optimizer {type!r}; expected one of {', '.join(OPTIMIZERS)}.{did_you_mean(type, OPTIMIZERS)}")
+
+
+def optimizer_from_recipe(spec: dict, steps_total: int | None = None):
+    """``spec`` is the recipe's optimizer section; errors name ``optimizer.<key>``."""
+    spec = dict(spec)
+    allowed = list(inspect.signature(make_optimizer).parameters)
+    for key in spec:
+        if key not in allowed:
+            raise RecipeError(f"optimizer.{key}", f"unknown optimizer argument.{did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}.")
+    if spec.get("schedule") == "cosine" and spec.get("decay_steps") is None and steps_total:
+        spec["decay_steps"] = max(1, int(steps_total) - int(spec.get("warmup_steps", 0) or 0))
+    try:
+        return make_optimizer(**spec)
+    except ArgumentError as exc:
+        raise RecipeError(f"optimizer.{exc.argument}", exc.message) from None

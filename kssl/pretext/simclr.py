@@ -1,0 +1,96 @@
+"""SimCLR: contrastive learning of visual representations (Chen et al., ICML 2020)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kssl.checks import check_int, check_positive
+from kssl.heads.projection_head import ProjectionHead
+from kssl.losses.nt_xent import NTXentLoss
+
+
+@keras.saving.register_keras_serializable(package="kssl")
+class SimCLR(keras.Model):
+    """Two augmented views per image, encoder + projection head, NT-Xent loss.
+
+    ``fit(x)`` takes raw unlabeled images: the augmenter runs inside the model
+    (only when training), so the same model trains on every backend and device.
+    ``call`` returns the two views' projections stacked as (2, N, projection_dim);
+    the loss is computed in ``compute_loss``.
+
+    Args:
+        encoder: ``keras.Model`` from images to features.
+        augmenter: random ``keras.layers.Layer`` (identity when not training).
+        projection_dim: output width of the projection head.
+        projection_hidden_dims: hidden widths of the projection head.
+        temperature: NT-Xent temperature τ > 0.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        augmenter=None,
+        projection_dim: int = 64,
+        projection_hidden_dims=(256,),
+        temperature: float = 0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.temperature = check_positive("temperature", temperature)
+        self.projection_dim = check_int("projection_dim", projection_dim, low=1)
+        self.projection_hidden_dims = list(projection_hidden_dims) if isinstance(projection_hidden_dims, (list, tuple)) else projection_hidden_dims
+        self.encoder = encoder
+        self.augmenter = augmenter
+        self.projector = ProjectionHead(self.projection_hidden_dims, self.projection_dim, name="projector")
+        self.contrastive_loss = NTXentLoss(self.temperature)
+        self.contrastive_accuracy = keras.metrics.Mean(name="contrastive_accuracy")
+
+    def views(self, x, training=False):
+        """Two augmented views of a batch (identical when not training)."""
+        if self.augmenter is None or not training:
+            return x, x
+        return self.augmenter(x, training=True), self.augmenter(x, training=True)
+
+    def call(self, x, training=False):
+        v1, v2 = self.views(x, training=training)
+        n = ops.shape(x)[0]
+        h = self.encoder(ops.concatenate([v1, v2], axis=0), training=training)
+        z = self.projector(h, training=training)
+        return ops.stack([z[:n], z[n:]], axis=0)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        z1, z2 = y_pred[0], y_pred[1]
+        loss = self.contrastive_loss(z1, z2)
+        self._track_accuracy(z1, z2)
+        return loss + sum(self.losses) if self.losses else loss
+
+    def _track_accuracy(self, z1, z2):
+        # Top-1: is the other view the most similar of the 2N-1 candidates for each anchor of z1?
+        a = z1 / ops.maximum(ops.norm(z1, axis=1, keepdims=True), 1e-12)
+        b = z2 / ops.maximum(ops.norm(z2, axis=1, keepdims=True), 1e-12)
+        n = ops.shape(a)[0]
+        cross = ops.matmul(a, ops.transpose(b))
+        same = ops.matmul(a, ops.transpose(a)) - ops.eye(n, dtype=a.dtype) * 1e9
+        best = ops.argmax(ops.concatenate([cross, same], axis=1), axis=1)
+        hits = ops.cast(ops.equal(best, ops.arange(n, dtype=best.dtype)), "float32")
+        self.contrastive_accuracy.update_state(hits)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            projection_dim=self.projection_dim,
+            projection_hidden_dims=self.projection_hidden_dims,
+            temperature=self.temperature,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if config.get("augmenter") is not None:
+            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
+        return cls(**config)

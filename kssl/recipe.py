@@ -1,0 +1,230 @@
+"""YAML recipes: safe loading, ``--set`` overrides, structural validation.
+
+This module never imports Keras: the CLI reads ``backend:`` from a recipe
+before the backend is fixed. Component arguments are checked against their
+factories by :mod:`kssl.builder`.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from pathlib import Path
+
+import yaml
+
+from kssl.errors import KsslError, RecipeError, did_you_mean
+
+BACKENDS = ("tensorflow", "jax", "torch")
+COMPONENT_SECTIONS = ("data", "augmenter", "encoder", "pretext")
+REQUIRED = ("data", "encoder", "pretext")
+TOP_LEVEL = (
+    "name", "description", "backend", "seed", "data", "augmenter", "encoder", "pretext",
+    "optimizer", "train", "distribution", "eval", "results",
+)
+TRAIN_DEFAULTS = {
+    "epochs": 10,
+    "steps_per_epoch": None,
+    "precision": "float32",
+    "jit_compile": False,
+    "verbose": "auto",
+    "log_images": 8,
+}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
+ZOO_DIR = Path(__file__).parent / "zoo"
+
+
+def zoo_recipes() -> dict[str, Path]:
+    """Zoo recipe name -> path (shipped inside the package)."""
+    return {p.stem: p for p in sorted(ZOO_DIR.glob("*.yaml"))}
+
+
+def resolve_source(source) -> Path:
+    """A recipe path, or the name of a zoo recipe."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    zoo = zoo_recipes()
+    if str(source) in zoo:
+        return zoo[str(source)]
+    if path.suffix in (".yaml", ".yml") and path.stem in zoo and path.parent.name == "zoo":
+        return zoo[path.stem]
+    hint = did_you_mean(path.stem, zoo)
+    raise KsslError(
+        f"recipe {str(source)!r}: no such file, and no zoo recipe of that name.{hint} "
+        f"Give a path to a YAML file or one of: {', '.join(zoo) or '(none)'} (see `kssl zoo`)."
+    )
+
+
+def _parse_yaml(text: str, where: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        tag = getattr(exc, "problem", "") or ""
+        raise RecipeError(
+            "",
+            f"{where}: YAML tags such as python objects are not allowed in recipes ({tag.strip()}). "
+            "Recipes are plain data: use strings, numbers, lists and mappings.",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError("", f"{where}: malformed YAML{at}: {problem}. Fix the syntax and try again.") from None
+
+
+def parse_override(item: str) -> tuple[str, object]:
+    """``"pretext.temperature=0.5"`` -> ``("pretext.temperature", 0.5)`` (the value parsed as YAML)."""
+    if "=" not in item:
+        raise KsslError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set pretext.temperature=0.5.")
+    key, value = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise KsslError(f"--set {item!r}: the key path is empty; expected KEY.PATH=VALUE.")
+    return key, _parse_yaml(value, f"--set {key}") if value.strip() else ""
+
+
+def apply_override(recipe: dict, key: str, value) -> None:
+    """Set ``key`` (dotted; list items by index) in ``recipe``. The parent must exist."""
+    parts = key.split(".")
+    node = recipe
+    for i, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: i + 1])
+        if isinstance(node, dict):
+            if part not in node:
+                raise RecipeError(
+                    here,
+                    f"--set {key}: the recipe has no {here!r}.{did_you_mean(part, node)} "
+                    f"Keys here: {', '.join(map(str, node)) or '(none)'}.",
+                )
+            node = node[part]
+        elif isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise RecipeError(here, f"--set {key}: expected a list index below {len(node)}, got {part!r}.")
+            node = node[int(part)]
+        else:
+            raise RecipeError(here, f"--set {key}: {here!r} is a value, not a section; it has no keys.")
+    last = parts[-1]
+    if isinstance(node, dict):
+        if node is recipe and last not in TOP_LEVEL:
+            raise RecipeError(last, f"--set {key}: unknown top-level key.{did_you_mean(last, TOP_LEVEL)}")
+        node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    else:
+        raise RecipeError(key, f"--set {key}: the recipe has no such key path.")
+
+
+def _check_component(recipe: dict, section: str) -> None:
+    spec = recipe.get(section)
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise RecipeError(section, f"expected a mapping with a 'type' key, e.g. {{type: ...}}, got {spec!r}.")
+    if "type" not in spec:
+        raise RecipeError(f"{section}.type", "missing: name the registered component to use (see `kssl plugins`).")
+    if not isinstance(spec["type"], str):
+        raise RecipeError(f"{section}.type", f"expected a component name, got {spec['type']!r}.")
+
+
+def _check_int(path, value, low):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise RecipeError(path, f"expected an integer >= {low}, got {value!r}.")
+
+
+def validate_structure(recipe) -> dict:
+    """Top-level shape checks; fills defaults for ``train`` and ``optimizer``; returns the recipe."""
+    if not isinstance(recipe, dict):
+        raise RecipeError("", f"a recipe must be a YAML mapping of sections (name, data, encoder, ...), got {type(recipe).__name__}.")
+    for key in recipe:
+        if key not in TOP_LEVEL:
+            raise RecipeError(
+                str(key), f"unknown top-level key.{did_you_mean(key, TOP_LEVEL)} Allowed keys: {', '.join(TOP_LEVEL)}."
+            )
+    for key in REQUIRED:
+        if key not in recipe:
+            raise RecipeError(key, f"missing: every recipe needs {', '.join(REQUIRED)} sections.")
+    for section in COMPONENT_SECTIONS:
+        _check_component(recipe, section)
+    recipe.setdefault("name", "run")
+    if not isinstance(recipe["name"], str) or not recipe["name"].strip() or "/" in recipe["name"]:
+        raise RecipeError("name", f"expected a short name without '/', got {recipe['name']!r}.")
+    backend = recipe.get("backend")
+    if backend is not None and backend not in BACKENDS:
+        raise RecipeError("backend", f"expected one of {', '.join(BACKENDS)}, got {backend!r}.{did_you_mean(backend, BACKENDS)}")
+    recipe.setdefault("seed", 0)
+    _check_int("seed", recipe["seed"], 0)
+
+    optimizer = recipe.setdefault("optimizer", {})
+    if not isinstance(optimizer, dict):
+        raise RecipeError("optimizer", f"expected a mapping such as {{type: adamw, learning_rate: 0.001}}, got {optimizer!r}.")
+    for key, default in OPTIMIZER_DEFAULTS.items():
+        optimizer.setdefault(key, default)
+
+    train = recipe.setdefault("train", {})
+    if not isinstance(train, dict):
+        raise RecipeError("train", f"expected a mapping such as {{epochs: 10}}, got {train!r}.")
+    for key in train:
+        if key not in TRAIN_DEFAULTS:
+            raise RecipeError(f"train.{key}", f"unknown key.{did_you_mean(key, TRAIN_DEFAULTS)} Allowed: {', '.join(TRAIN_DEFAULTS)}.")
+    for key, default in TRAIN_DEFAULTS.items():
+        train.setdefault(key, default)
+    _check_int("train.epochs", train["epochs"], 1)
+    if train["steps_per_epoch"] is not None:
+        _check_int("train.steps_per_epoch", train["steps_per_epoch"], 1)
+    if train["precision"] not in PRECISIONS:
+        raise RecipeError("train.precision", f"expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}.")
+    if train["jit_compile"] not in (True, False, "auto"):
+        raise RecipeError("train.jit_compile", f"expected true, false or auto, got {train['jit_compile']!r}.")
+    if train["verbose"] not in ("auto", 0, 1, 2):
+        raise RecipeError("train.verbose", f"expected auto, 0, 1 or 2, got {train['verbose']!r}.")
+    _check_int("train.log_images", train["log_images"], 0)
+
+    distribution = recipe.setdefault("distribution", {})
+    if not isinstance(distribution, dict):
+        raise RecipeError("distribution", f"expected a mapping such as {{strategy: auto}}, got {distribution!r}.")
+    distribution.setdefault("strategy", "auto")
+
+    evals = recipe.setdefault("eval", [])
+    if not isinstance(evals, list):
+        raise RecipeError("eval", f"expected a list of evaluators, e.g. [{{type: knn}}], got {evals!r}.")
+    for i, spec in enumerate(evals):
+        if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+            raise RecipeError(f"eval.{i}", f"expected a mapping with a 'type' key, e.g. {{type: knn, k: 20}}, got {spec!r}.")
+    return recipe
+
+
+def load_recipe(source, overrides=()) -> dict:
+    """Load, override and structurally validate a recipe.
+
+    Args:
+        source: a path, a zoo recipe name, or an already-parsed mapping.
+        overrides: ``"key.path=value"`` strings or ``(key, value)`` pairs, applied in order.
+
+    Returns the operative recipe as a plain dict (a deep copy; the input is not changed).
+    """
+    if isinstance(source, dict):
+        recipe = copy.deepcopy(source)
+    else:
+        path = resolve_source(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KsslError(f"recipe {str(path)!r}: cannot be read ({exc}).") from None
+        recipe = _parse_yaml(text, str(path))
+        if recipe is None:
+            raise RecipeError("", f"{path}: the recipe is empty. A recipe is a YAML mapping with data, encoder and pretext sections.")
+        if not isinstance(recipe, dict):
+            raise RecipeError("", f"{path}: a recipe must be a YAML mapping of sections (name, data, encoder, ...), got a {type(recipe).__name__}.")
+    if isinstance(recipe, dict):  # sections with defaults exist before --set reaches into them
+        for section, empty in (("train", {}), ("optimizer", {}), ("distribution", {}), ("eval", [])):
+            recipe.setdefault(section, empty)
+    for item in overrides:
+        key, value = parse_override(item) if isinstance(item, str) else item
+        apply_override(recipe, key, value)
+    return validate_structure(recipe)
+
+
+def dump_recipe(recipe: dict) -> str:
+    return yaml.safe_dump(recipe, sort_keys=False, default_flow_style=None)

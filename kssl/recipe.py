@@ -106,6 +106,9 @@ def apply_override(recipe: dict, key: str, value) -> None:
         else:
             raise RecipeError(here, f"--set {key}: {here!r} is a value, not a section; it has no keys.")
     last = parts[-1]
+    if not isinstance(node, (dict, list)):
+        parent = ".".join(parts[:-1])
+        raise RecipeError(parent, f"--set {key}: {parent!r} is a value, not a section; it has no keys.")
     if isinstance(node, dict):
         if node is recipe and last not in TOP_LEVEL:
             raise RecipeError(last, f"--set {key}: unknown top-level key.{did_you_mean(last, TOP_LEVEL)}")

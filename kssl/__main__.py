@@ -1,0 +1,3 @@
+from kssl.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""The CLI through click's CliRunner: exit codes, messages, and nothing half-written."""
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kssl.cli import main
+
+
+@pytest.fixture
+def run(tmp_path):
+    def _run(*args):
+        result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+        return result
+
+    return _run
+
+
+def _assert_bad_input(result, *fragments, out_dir=None):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    text = result.output.replace("\n", " ")
+    for fragment in fragments:
+        assert fragment in text, text
+    if out_dir is not None:
+        assert not out_dir.exists() or not any(out_dir.iterdir()), "a run directory was left behind"
+
+
+@pytest.mark.parametrize(
+    "change, fragments",
+    [
+        ({"pretext": {"type": "simclrr"}}, ["pretext.type", "Did you mean 'simclr'"]),
+        ({"pretext": {"type": "simclr", "temperature": -1}}, ["pretext.temperature", "positive", "-1"]),
+        ({"pretext": {"type": "simclr", "temprature": 0.1}}, ["pretext.temprature", "Did you mean 'temperature'"]),
+        ({"data": {"type": "digits", "batch_size": 0}}, ["data.batch_size"]),
+        ({"data": {"type": "numpy", "path": "/nonexistent/x.npz"}}, ["/nonexistent/x.npz"]),
+        ({"data": {"type": "image_folder", "path": "/nonexistent/images"}}, ["/nonexistent/images"]),
+        ({"data": {"type": "digits", "image_size": 4}}, ["image_size"]),
+        ({"train": {"epochs": "ten"}}, ["train.epochs", "'ten'"]),
+        ({"colour": "blue"}, ["colour", "unknown top-level key"]),
+    ],
+)
+def test_bad_recipes_exit_2_without_a_run_dir(run, tiny_recipe, write_recipe, tmp_path, change, fragments):
+    tiny_recipe.update(change)
+    out = tmp_path / "runs"
+    _assert_bad_input(run("train", write_recipe(tiny_recipe), "--output-dir", out), *fragments, out_dir=out)
+    _assert_bad_input(run("validate", write_recipe(tiny_recipe)), *fragments)
+
+
+def test_missing_factory_argument(run, tiny_recipe, write_recipe):
+    tiny_recipe["data"] = {"type": "numpy"}
+    _assert_bad_input(run("validate", write_recipe(tiny_recipe)), "data.path", "missing required argument")
+
+
+def test_empty_dataset(run, tiny_recipe, write_recipe, tmp_path):
+    import numpy as np
+
+    np.savez(tmp_path / "empty.npz", x=np.zeros((0, 8, 8, 1), "float32"))
+    tiny_recipe["data"] = {"type": "numpy", "path": str(tmp_path / "empty.npz")}
+    tiny_recipe["eval"] = []
+    _assert_bad_input(run("validate", write_recipe(tiny_recipe)), "empty")
+
+
+def test_bad_yaml_and_python_tags(run, write_recipe, tmp_path):
+    _assert_bad_input(run("validate", write_recipe("data: [1, 2\n")), "malformed YAML")
+    _assert_bad_input(run("validate", write_recipe("!!python/object/apply:os.system ['true']\n")), "not allowed")
+    _assert_bad_input(run("validate", write_recipe("just a string\n")), "mapping")
+    _assert_bad_input(run("validate", tmp_path / "nope.yaml"), "nope.yaml", "no such file")
+
+
+def test_set_on_missing_path_and_unknown_backend(run, tiny_recipe, write_recipe):
+    path = write_recipe(tiny_recipe)
+    _assert_bad_input(run("validate", path, "--set", "optimiser.lr=1"), "optimiser")
+    _assert_bad_input(run("validate", path, "--backend", "theano"), "--backend", "theano", "tensorflow")
+
+
+def test_validate_ok_with_set(run, tiny_recipe, write_recipe):
+    result = run("validate", write_recipe(tiny_recipe), "--set", "pretext.temperature=0.5")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: tiny-simclr")
+
+
+def test_validate_zoo_name(run):
+    result = run("validate", "simclr")
+    assert result.exit_code == 0, result.output
+
+
+def test_plugins_and_zoo_listings(run):
+    result = run("plugins")
+    assert result.exit_code == 0
+    for fragment in ("pretexts:", "simclr", "encoders:", "resnet", "datasets:", "digits", "evaluators:", "knn"):
+        assert fragment in result.output
+    result = run("zoo")
+    assert result.exit_code == 0 and "simclr" in result.output
+
+
+def test_train_end_to_end_then_eval_and_resume_guard(run, tiny_recipe, write_recipe, tmp_path):
+    out = tmp_path / "runs"
+    result = run("train", write_recipe(tiny_recipe), "--output-dir", out, "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    run_dir = out / result.output.strip().splitlines()[-1].split("/")[-1]
+    assert run_dir.is_dir()
+    for name in ("recipe.yaml", "history.csv", "model.keras", "encoder.keras", "metrics.json"):
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "checkpoints").glob("epoch-0001.keras"))
+    assert list((run_dir / "logs").rglob("events.out.tfevents.*"))
+    operative = yaml.safe_load((run_dir / "recipe.yaml").read_text())
+    assert operative["backend"] == "tensorflow" and operative["train"]["epochs"] == 1
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("knn_accuracy", "linear_probe_accuracy", "random_init.knn_accuracy", "random_init.linear_probe_accuracy"):
+        assert 0.0 <= summary["metrics"][key] <= 1.0
+    assert summary["epochs"] == 1 and summary["backend"] == "tensorflow"
+
+    result = run("eval", run_dir)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["knn_accuracy"] == pytest.approx(summary["metrics"]["knn_accuracy"], abs=1e-6)
+
+    _assert_bad_input(run("train", "--resume", run_dir), "already finished")
+    # a second run never reuses the first one's directory
+    result = run("train", write_recipe(tiny_recipe), "--output-dir", out, "--epochs", "1", "--set", "eval=[]")
+    assert result.exit_code == 0 and len(list(out.iterdir())) == 2
+
+
+def test_eval_of_non_run_dir(run, tmp_path):
+    _assert_bad_input(run("eval", tmp_path), "not a kssl run directory")

@@ -1,0 +1,122 @@
+"""Training behaviour: learning, NaN stop, crash + resume, save/load in a fresh process, JAX."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import kssl
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KSSL_DISABLE_PLUGINS": "1"}
+
+
+def _kssl(*args, env=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "kssl", *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout
+    )
+
+
+def test_simclr_learns_on_a_tiny_problem(tiny_recipe):
+    from kssl.builder import build_all
+
+    tiny_recipe["data"]["limit"] = 192
+    built = build_all(tiny_recipe)
+    x = built.data.x_train
+    history = built.model.fit(x, batch_size=64, epochs=6, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0] - 0.2, losses  # the contrastive task is being learned
+    acc = history.history["contrastive_accuracy"]
+    assert acc[-1] > acc[0], acc
+
+
+def test_build_returns_compiled_model_that_fits_raw_arrays(tiny_recipe):
+    import keras
+
+    model = kssl.build(tiny_recipe)
+    assert isinstance(model, keras.Model) and model.compiled
+    x = np.random.default_rng(0).uniform(size=(32, 16, 16, 1)).astype("float32")
+    model.fit(x, batch_size=16, epochs=1, verbose=0)
+    feats = model.encoder.predict(x, verbose=0)
+    assert feats.shape[0] == 32 and feats.ndim == 2
+
+
+def test_saved_model_reloads_in_fresh_process_without_custom_objects(tiny_recipe, tmp_path):
+    model = kssl.build(tiny_recipe)
+    x = np.random.default_rng(1).uniform(size=(4, 16, 16, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "f.npy", model.encoder.predict(x, verbose=0))
+    model.save(tmp_path / "m.keras")
+    code = (
+        "import numpy as np, keras, sys\n"
+        f"m = keras.models.load_model({str(tmp_path / 'm.keras')!r})\n"
+        f"x = np.load({str(tmp_path / 'x.npy')!r}); f = np.load({str(tmp_path / 'f.npy')!r})\n"
+        "assert 'kssl' in type(m).__module__, type(m)\n"
+        "np.testing.assert_allclose(m.encoder.predict(x, verbose=0), f, rtol=1e-4, atol=1e-5)\n"
+        "m.fit(x, epochs=1, verbose=0)\n"
+        "print('reloaded', type(m).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "reloaded SimCLR" in out.stdout
+
+
+def test_nan_loss_stops_with_a_clear_message(tiny_recipe, write_recipe, tmp_path):
+    tiny_recipe["optimizer"] = {"type": "sgd", "learning_rate": 1.0e30, "momentum": 0.0}
+    tiny_recipe["train"]["epochs"] = 3
+    tiny_recipe["eval"] = []
+    out = _kssl("train", write_recipe(tiny_recipe), "--output-dir", tmp_path / "runs")
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "the loss became" in out.stderr and "Traceback" not in out.stderr
+    [run_dir] = list((tmp_path / "runs").iterdir())
+    assert (run_dir / "recipe.yaml").is_file()
+    assert not (run_dir / "model.keras").exists()  # no model from a diverged run
+
+
+def test_kill_9_then_resume_loses_at_most_one_epoch(tiny_recipe, write_recipe, tmp_path):
+    tiny_recipe["train"]["epochs"] = 50
+    tiny_recipe["eval"] = [{"type": "knn", "k": 5}]
+    out_dir = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kssl", "train", str(write_recipe(tiny_recipe)), "--output-dir", str(out_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+    )
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if list(out_dir.glob("*/checkpoints/epoch-0002.keras")):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint appeared in time")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    [run_dir] = list(out_dir.iterdir())
+    from kssl.callbacks import latest_checkpoint
+
+    _, done = latest_checkpoint(run_dir / "checkpoints")
+    assert done >= 2 and not (run_dir / "metrics.json").exists()
+    out = _kssl("train", "--resume", run_dir, "--epochs", done + 1)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == str(run_dir)
+    epochs = [int(row["epoch"]) for row in csv.DictReader(open(run_dir / "history.csv"))]
+    assert epochs[-1] == done and sorted(set(epochs)) == list(range(done + 1))  # 0-based, nothing skipped
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    assert summary["epochs"] == done + 1 and "knn_accuracy" in summary["metrics"]
+
+
+def test_simclr_trains_on_jax(tiny_recipe, write_recipe, tmp_path):
+    pytest.importorskip("jax")
+    tiny_recipe["eval"] = [{"type": "knn", "k": 5}]
+    tiny_recipe["data"]["limit"] = 128
+    out = _kssl("train", write_recipe(tiny_recipe), "--backend", "jax", "--output-dir", tmp_path / "runs", env={**ENV, "KERAS_BACKEND": "jax"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads((tmp_path / "runs").glob("*/metrics.json").__next__().read_text())
+    assert summary["backend"] == "jax" and 0 <= summary["metrics"]["knn_accuracy"] <= 1

@@ -156,7 +156,7 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
         initial_epoch=initial_epoch,
         steps_per_epoch=train_cfg["steps_per_epoch"],
         callbacks=callbacks,
-        verbose=train_cfg["verbose"],
+        verbose=train_cfg["verbose"] if train_cfg["verbose"] != "auto" else (1 if sys.stdout.isatty() else 2),
         **fit_kwargs,
     )
     seconds = time.time() - started

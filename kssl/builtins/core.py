@@ -9,4 +9,29 @@ def kssl_register(registry):
     from kssl.pretext.simclr import SimCLR
 
     registry.add("pretext", "simclr", SimCLR)
-    pass
+
+    # encoders and augmenters
+    from kssl.augment.simclr_augment import SimCLRAugment
+    from kssl.encoders.cnn import cnn
+    from kssl.encoders.mlp import mlp
+    from kssl.encoders.resnet import resnet
+
+    registry.add("encoder", "resnet", resnet)
+    registry.add("encoder", "cnn", cnn)
+    registry.add("encoder", "mlp", mlp)
+    registry.add("augmenter", "simclr", SimCLRAugment)
+
+    # datasets and evaluators
+    from kssl.data.digits import digits
+    from kssl.data.image_folder import image_folder
+    from kssl.data.keras_dataset import keras_dataset
+    from kssl.data.numpy_file import numpy_file
+    from kssl.eval.knn import KNNEvaluator
+    from kssl.eval.linear_probe import LinearProbeEvaluator
+
+    registry.add("dataset", "digits", digits)
+    registry.add("dataset", "numpy", numpy_file)
+    registry.add("dataset", "image_folder", image_folder)
+    registry.add("dataset", "keras", keras_dataset)
+    registry.add("evaluator", "knn", KNNEvaluator)
+    registry.add("evaluator", "linear_probe", LinearProbeEvaluator)

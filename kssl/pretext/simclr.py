@@ -46,6 +46,14 @@ class SimCLR(keras.Model):
         self.contrastive_loss = NTXentLoss(self.temperature)
         self.contrastive_accuracy = keras.metrics.Mean(name="contrastive_accuracy")
 
+    def build(self, input_shape):
+        if not self.encoder.built:
+            self.encoder.build(input_shape)
+        self.projector.build(self.encoder.compute_output_shape(input_shape))
+        if self.augmenter is not None and not self.augmenter.built:
+            self.augmenter.build(input_shape)
+        self.built = True
+
     def views(self, x, training=False):
         """Two augmented views of a batch (identical when not training)."""
         if self.augmenter is None or not training:

@@ -2,13 +2,20 @@
 
 Set ``KSSL_DISABLE_PLUGINS=1`` (or ``all``) to skip every entry point, or a
 comma-separated list of entry-point or distribution names to skip only those.
+
+Plugins can also ship zoo recipes: an entry point in the group ``kssl.zoo`` names a
+folder inside an installed package by its dotted path (``rotnet = "kssl_rotnet.zoo"``);
+every ``*.yaml`` there is a zoo recipe named after its file. The folder is found
+without importing the plugin (recipes are read before the Keras backend is chosen).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from importlib import metadata
+from pathlib import Path
 
 import pluggy
 
@@ -35,6 +42,39 @@ def _disabled() -> set[str] | bool:
 
 def _entry_points():
     return list(metadata.entry_points(group=hookspecs.PROJECT_NAME))
+
+
+ZOO_GROUP = "kssl.zoo"
+
+
+def _package_folder(dotted: str) -> Path | None:
+    """The folder of ``package.sub.dir`` in an installed package, found without importing it."""
+    top, *rest = dotted.strip().split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        folder = Path(location).joinpath(*rest)
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def plugin_zoo_recipes() -> dict[str, tuple[Path, str]]:
+    """Zoo recipes contributed by plugins: name -> (path, distribution). Disabled plugins are skipped."""
+    disabled = _disabled()
+    if disabled is True:
+        return {}
+    recipes: dict[str, tuple[Path, str]] = {}
+    for ep in metadata.entry_points(group=ZOO_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        if ep.name in disabled or dist in disabled:
+            continue
+        folder = _package_folder(ep.value)
+        for path in sorted(folder.glob("*.yaml")) if folder is not None else []:
+            recipes.setdefault(path.stem, (path, dist))
+    return recipes
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -36,8 +36,16 @@ ZOO_DIR = Path(__file__).parent / "zoo"
 
 
 def zoo_recipes() -> dict[str, Path]:
-    """Zoo recipe name -> path (shipped inside the package)."""
-    return {p.stem: p for p in sorted(ZOO_DIR.glob("*.yaml"))}
+    """Zoo recipe name -> path: kssl's own (shipped inside the package), then those plugins ship.
+
+    A plugin recipe never shadows one of kssl's (see kssl.plugins.plugin_zoo_recipes).
+    """
+    from kssl.plugins import plugin_zoo_recipes
+
+    recipes = {p.stem: p for p in sorted(ZOO_DIR.glob("*.yaml"))}
+    for name, (path, _dist) in plugin_zoo_recipes().items():
+        recipes.setdefault(name, path)
+    return recipes
 
 
 def resolve_source(source) -> Path:

@@ -1,0 +1,172 @@
+"""The built-in evaluators: k-NN and linear probe, on fixed features (no training)."""
+
+import numpy as np
+import pytest
+
+from kssl.data.splits import DataSplits
+from kssl.errors import ArgumentError, KsslError
+from kssl.eval.knn import KNNEvaluator
+from kssl.eval.linear_probe import LinearProbeEvaluator
+
+
+class IdentityEncoder:
+    """Stands in for a trained encoder: the features are the inputs, flattened."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, x, batch_size=None, verbose=0):
+        self.calls.append(batch_size)
+        return np.asarray(x).reshape(len(x), -1)
+
+
+class FakePretext:
+    def __init__(self):
+        self.encoder = IdentityEncoder()
+
+
+class FakeEmbedder:
+    """A pretext model with its own ``embed`` (as a VAE has)."""
+
+    def embed(self, x, batch_size=None):
+        return np.asarray(x)[:, :2] * 10.0
+
+
+def _splits(x, y, n_train, batch_size=32):
+    return DataSplits(x[:n_train], y[:n_train], x[n_train:], y[n_train:], batch_size=batch_size)
+
+
+def _blobs(n=300, dims=8, classes=3, spread=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, dims)) * 3
+    y = rng.integers(0, classes, n)
+    return (centres[y] + spread * rng.normal(size=(n, dims))).astype("float32"), y
+
+
+# -- knn -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_knn_uniform_matches_sklearn(k):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(k)
+    x = rng.normal(size=(400, 16)).astype("float32")
+    y = rng.integers(0, 4, 400)
+    data = _splits(x, y, 300)
+    reference = KNeighborsClassifier(n_neighbors=k, metric="cosine", weights="uniform").fit(x[:300], y[:300])
+    expected_pred = reference.predict(x[300:])
+    evaluator = KNNEvaluator(k=k, weighting="uniform", chunk_size=37)  # several chunks, one ragged
+    np.testing.assert_array_equal(evaluator.predict(x[:300], y[:300], x[300:], 4), expected_pred)
+    result = evaluator.evaluate(FakePretext(), data)
+    assert result == {"knn_accuracy": pytest.approx(np.mean(expected_pred == y[300:]))}
+
+
+def test_knn_distance_softmax_matches_a_direct_computation():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 6))
+    y = rng.integers(0, 3, 120)
+    train, test = x[:100], x[100:]
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+    sims = unit(test) @ unit(train).T
+    expected = []
+    for row in sims:
+        top = np.argsort(-row)[:10]
+        scores = np.zeros(3)
+        for j in top:
+            scores[y[j]] += np.exp(row[j] / 0.1)
+        expected.append(scores.argmax())
+    got = KNNEvaluator(k=10, temperature=0.1).predict(train, y[:100], test, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_knn_separable_features_score_one_and_k_larger_than_train():
+    x, y = _blobs()
+    data = _splits(x, y, 200)
+    assert KNNEvaluator(k=5).evaluate(FakePretext(), data) == {"knn_accuracy": 1.0}
+    tiny = _splits(x[:12], y[:12], 6)
+    assert 0.0 <= KNNEvaluator(k=50).evaluate(FakePretext(), tiny)["knn_accuracy"] <= 1.0
+
+
+def test_knn_uses_model_embed_and_the_data_batch_size():
+    x, y = _blobs(n=100)
+    model = FakePretext()
+    KNNEvaluator(k=3).evaluate(model, _splits(x, y, 80, batch_size=17))
+    assert model.encoder.calls == [17, 17]
+    assert 0.0 <= KNNEvaluator(k=3).evaluate(FakeEmbedder(), _splits(x, y, 80))["knn_accuracy"] <= 1.0
+
+
+def test_knn_arguments_and_config():
+    evaluator = KNNEvaluator(k=7, weighting="uniform", temperature=0.5)
+    assert evaluator.name == "knn"
+    assert evaluator.get_config() == {"k": 7, "weighting": "uniform", "temperature": 0.5, "chunk_size": 1024}
+    assert KNNEvaluator(**evaluator.get_config()).get_config() == evaluator.get_config()
+    for kwargs, argument in [({"k": 0}, "k"), ({"weighting": "softmax"}, "weighting"), ({"temperature": 0}, "temperature")]:
+        with pytest.raises(ArgumentError) as info:
+            KNNEvaluator(**kwargs)
+        assert info.value.argument == argument
+
+
+# -- linear probe ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("head", ["logistic", "dense"])
+def test_linear_probe_separable_features_score_high(head):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 10)).astype("float32")
+    w = rng.normal(size=(10, 3))
+    y = (x @ w).argmax(axis=1)  # linearly separable by construction
+    result = LinearProbeEvaluator(head=head, C=100.0, epochs=60, learning_rate=0.05).evaluate(FakePretext(), _splits(x, y, 300))
+    assert set(result) == {"linear_probe_accuracy"}
+    assert result["linear_probe_accuracy"] >= 0.9
+
+
+def test_linear_probe_random_labels_score_about_chance():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 20)).astype("float32")
+    y = rng.integers(0, 4, 1500)
+    accuracy = LinearProbeEvaluator().evaluate(FakePretext(), _splits(x, y, 1000))["linear_probe_accuracy"]
+    assert abs(accuracy - 0.25) < 0.07  # 500 test samples: chance +- ~3.5 standard errors
+
+
+def test_linear_probe_matches_sklearn_on_standardised_features():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _blobs(spread=3.0, seed=2)
+    scaler = StandardScaler().fit(x[:200])
+    reference = LogisticRegression(C=0.5, max_iter=1000).fit(scaler.transform(x[:200]), y[:200])
+    expected = np.mean(reference.predict(scaler.transform(x[200:])) == y[200:])
+    got = LinearProbeEvaluator(C=0.5).evaluate(FakePretext(), _splits(x, y, 200))["linear_probe_accuracy"]
+    assert got == pytest.approx(expected, abs=0.011)
+
+
+def test_linear_probe_arguments_and_config():
+    evaluator = LinearProbeEvaluator(head="dense", epochs=3)
+    assert evaluator.name == "linear_probe"
+    assert LinearProbeEvaluator(**evaluator.get_config()).get_config() == evaluator.get_config()
+    for kwargs, argument in [({"head": "mlp"}, "head"), ({"C": -1}, "C"), ({"max_iter": 0}, "max_iter"), ({"epochs": 0}, "epochs")]:
+        with pytest.raises(ArgumentError) as info:
+            LinearProbeEvaluator(**kwargs)
+        assert info.value.argument == argument
+
+
+# -- both --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("evaluator", [KNNEvaluator(), LinearProbeEvaluator()], ids=["knn", "linear_probe"])
+def test_missing_labels_name_the_evaluator(evaluator):
+    x = np.zeros((10, 4), "float32")
+    for data in (DataSplits(x), DataSplits(x, None, x, None), DataSplits(x, np.zeros(10, int), None, None)):
+        with pytest.raises(KsslError) as info:
+            evaluator.evaluate(FakePretext(), data)
+        assert repr(evaluator.name) in str(info.value) and "labeled dataset" in str(info.value)
+
+
+def test_evaluators_on_digits_pixels():
+    """Raw digits pixels are a decent feature: both evaluators score far above chance (0.1)."""
+    from kssl.data.digits import digits
+
+    data = digits(image_size=8, limit=600)
+    assert KNNEvaluator(k=5).evaluate(FakePretext(), data)["knn_accuracy"] > 0.9
+    assert LinearProbeEvaluator().evaluate(FakePretext(), data)["linear_probe_accuracy"] > 0.9

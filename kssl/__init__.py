@@ -1,8 +1,14 @@
 """kssl: a plugin-based Keras 3 toolkit for self-supervised learning.
 
-``import kssl`` stays light (no Keras import) so that the CLI can choose the
-Keras backend first; ``build`` and friends import Keras when called.
+``import kssl`` loads the plugin registry, which imports every component class
+so that ``keras.models.load_model`` finds kssl's (and installed plugins') saved
+classes without ``custom_objects``. Set ``KERAS_BACKEND`` before importing kssl.
+The ``kssl`` command line is the exception: it imports Keras only after it has
+chosen the backend from ``--backend`` or the recipe.
 """
+
+import os as _os
+import sys as _sys
 
 from kssl.errors import ArgumentError, KsslError, RecipeError
 from kssl.hookspecs import hookimpl
@@ -35,3 +41,14 @@ def __getattr__(name):
 
         return get_registry
     raise AttributeError(f"module 'kssl' has no attribute {name!r}")
+
+
+def _launched_as_cli() -> bool:
+    first = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
+    return first in ("kssl", "-m") or _sys.argv[0].endswith(_os.path.join("kssl", "__main__.py"))
+
+
+if not _launched_as_cli():
+    from kssl.plugins import get_registry as _get_registry
+
+    _get_registry()

@@ -54,7 +54,7 @@ def test_saved_model_reloads_in_fresh_process_without_custom_objects(tiny_recipe
     np.save(tmp_path / "f.npy", model.encoder.predict(x, verbose=0))
     model.save(tmp_path / "m.keras")
     code = (
-        "import numpy as np, keras, sys\n"
+        "import numpy as np, kssl, keras  # importing kssl registers its classes\n"
         f"m = keras.models.load_model({str(tmp_path / 'm.keras')!r})\n"
         f"x = np.load({str(tmp_path / 'x.npy')!r}); f = np.load({str(tmp_path / 'f.npy')!r})\n"
         "assert 'kssl' in type(m).__module__, type(m)\n"

@@ -98,7 +98,7 @@ def build_model(recipe: dict, data, registry=None, seed: int | None = None):
     keras.utils.set_random_seed(recipe["seed"] if seed is None else seed)
     _configure_precision(recipe)
     context = data.factory_context()
-    with distribution_scope(recipe.get("distribution")):
+    with distribution_scope(recipe.get("distribution")) as placement:
         objects = {}
         if recipe.get("augmenter"):
             objects["augmenter"] = make_component(registry, "augmenter", recipe["augmenter"], "augmenter", context)
@@ -108,6 +108,7 @@ def build_model(recipe: dict, data, registry=None, seed: int | None = None):
             raise RecipeError("pretext.type", f"the pretext factory returned {type(model).__name__} without an `encoder` attribute; pretext models must expose .encoder.")
         if not hasattr(model, "make_dataset"):
             model(data.x_train[:2])  # create the weights now: shape problems surface here, not mid-fit
+        placement.prepare(model, min(data.batch_size, len(data.x_train)), recipe["train"]["jit_compile"])  # even splits, global BN
         _compile(model, recipe, data)
     return model
 
@@ -116,7 +117,10 @@ def build_all(source, overrides=(), registry=None, data=None) -> Built:
     """Load the recipe, the data, the model and the evaluators."""
     from kssl.plugins import get_registry
 
+    from kssl.distribution import configure
+
     recipe = load_recipe(source, overrides)
+    configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     registry = registry or get_registry()
     if data is None:
         data = make_component(registry, "dataset", recipe["data"], "data")
@@ -134,11 +138,19 @@ def build_all(source, overrides=(), registry=None, data=None) -> Built:
     return Built(recipe=recipe, data=data, model=model, evaluators=evaluators)
 
 
-def build(source, overrides=(), registry=None):
+def build(source, overrides=(), registry=None, distribution=None):
     """A compiled ``keras.Model`` for a recipe (path, zoo name or mapping).
+
+    ``distribution`` replaces the recipe's ``distribution`` section: a strategy name
+    (``"auto"``, ``"none"``, ``"mirrored"``, ``"multi_worker"``, ``"data_parallel"``) or a
+    mapping such as ``{"strategy": "mirrored", "devices": 2}`` (see :mod:`kssl.distribution`).
 
     >>> model = kssl.build("zoo/simclr.yaml")
     >>> model.fit(x_unlabeled, epochs=5, batch_size=256)
     >>> features = model.encoder.predict(x)
     """
+    if distribution is not None:
+        from kssl.distribution import normalize
+
+        overrides = [*overrides, ("distribution", normalize(distribution))]
     return build_all(source, overrides, registry).model

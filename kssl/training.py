@@ -21,8 +21,13 @@ def _say(message: str) -> None:
 
 def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0):
     """What to hand ``model.fit``: the pretext task's own tf.data pipeline if it has one, else arrays."""
+    from kssl.distribution import replica_batches
+
     if hasattr(model, "make_dataset"):
         return model.make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed), {}
+    batches = replica_batches(model, x, batch_size, shuffle=shuffle, seed=seed)  # JAX data parallel: even splits
+    if batches is not None:
+        return batches, {}
     return x, {"batch_size": batch_size, "shuffle": shuffle}
 
 
@@ -135,7 +140,11 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     else:
         path, initial_epoch = found
         _say(f"resuming from {path.name} ({initial_epoch} epochs done)")
-        model = keras.models.load_model(path)
+        from kssl.distribution import distribution_scope
+
+        with distribution_scope(recipe["distribution"]) as placement:  # the strategy the run trains under
+            model = keras.models.load_model(path)
+            placement.prepare(model)
     atomic_write_text(recipe_path, dump_recipe(recipe))  # records a raised --epochs
     return _fit_and_finish(run_dir, recipe, model, built.data, built.evaluators, initial_epoch=initial_epoch)
 

@@ -15,6 +15,8 @@ def embed(model, x, batch_size: int = 256) -> np.ndarray:
         feats = model.embed(x, batch_size=batch_size)
     else:
         encoder = getattr(model, "encoder", model)
-        feats = encoder.predict(x, batch_size=batch_size, verbose=0)
+        from kssl.distribution import predict
+
+        feats = predict(encoder, x, batch_size=batch_size)  # model.predict, padded for JAX data parallelism
     feats = np.asarray(feats, dtype=np.float32)
     return feats.reshape(len(feats), -1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kssl.losses.cross_replica import all_gather
+
 
 def nt_xent(z1, z2, temperature: float = 0.1):
     """Per-sample NT-Xent loss of two batches of projections, shape (2N,).
@@ -34,8 +36,13 @@ def nt_xent(z1, z2, temperature: float = 0.1):
 class NTXentLoss(keras.losses.Loss):
     """NT-Xent as a Keras loss: ``loss(z1, z2)`` with the two views' projections.
 
-    Going through ``keras.losses.Loss`` gives the usual reduction and the
-    per-replica scaling Keras applies under a distribution strategy.
+    Negatives come from the whole global batch: under a ``tf.distribute``
+    strategy each replica gathers every replica's projections
+    (:func:`kssl.losses.cross_replica.all_gather`) and scores all 2N anchors;
+    going through ``keras.losses.Loss`` then scales the result by
+    ``1 / replicas``, so loss and gradients equal the 1-device step on the same
+    global batch. Inputs are cast to float32 (the loss's dtype) under mixed
+    precision.
     """
 
     def __init__(self, temperature: float = 0.1, name: str = "nt_xent", reduction="sum_over_batch_size", dtype=None):
@@ -43,7 +50,7 @@ class NTXentLoss(keras.losses.Loss):
         self.temperature = temperature
 
     def call(self, z1, z2):
-        return nt_xent(z1, z2, self.temperature)
+        return nt_xent(all_gather(z1), all_gather(z2), self.temperature)
 
     def get_config(self):
         config = super().get_config()

@@ -7,6 +7,7 @@ from keras import ops
 
 from kssl.checks import check_int, check_positive
 from kssl.heads.projection_head import ProjectionHead
+from kssl.losses.cross_replica import all_gather, scale_for_replicas
 from kssl.losses.nt_xent import NTXentLoss
 
 
@@ -69,12 +70,17 @@ class SimCLR(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z1, z2 = y_pred[0], y_pred[1]
+        # NTXentLoss sees the global batch under every strategy (cross-replica gather) and is
+        # scaled per replica by keras.losses.Loss; regularisation terms are scaled the same way.
         loss = self.contrastive_loss(z1, z2)
         self._track_accuracy(z1, z2)
-        return loss + sum(self.losses) if self.losses else loss
+        return loss + scale_for_replicas(sum(self.losses)) if self.losses else loss
 
     def _track_accuracy(self, z1, z2):
-        # Top-1: is the other view the most similar of the 2N-1 candidates for each anchor of z1?
+        # Top-1 over the global batch: is the other view the most similar of the 2N-1 candidates
+        # for each anchor of z1? In float32: under mixed precision 1e9 overflows float16.
+        z1 = all_gather(ops.cast(z1, "float32"))
+        z2 = all_gather(ops.cast(z2, "float32"))
         a = z1 / ops.maximum(ops.norm(z1, axis=1, keepdims=True), 1e-12)
         b = z2 / ops.maximum(ops.norm(z2, axis=1, keepdims=True), 1e-12)
         n = ops.shape(a)[0]

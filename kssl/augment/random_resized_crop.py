@@ -1,0 +1,94 @@
+"""Per-sample random resized crop (+ horizontal flip), written with ``keras.ops``."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from kssl.checks import check_probability, check_range_pair
+from kssl.errors import ArgumentError
+
+
+@keras.saving.register_keras_serializable(package="kssl")
+class RandomResizedCrop(keras.layers.Layer):
+    """Crop a random box of each image and resize it back to the input size.
+
+    Each sample draws its own area fraction ``s ~ U(scale)`` and aspect ratio
+    ``r`` (log-uniform in ``ratio``), as in Inception / SimCLR; the box is
+    ``W*sqrt(s*r)`` by ``H*sqrt(s/r)`` pixels, clipped to the image, at a uniform
+    random position inside it. It is resampled bilinearly to (H, W) by two
+    per-sample interpolation matrices (the crop is axis-aligned, so resampling is
+    separable), which runs eagerly, in tf.data and inside jit on TensorFlow (with
+    or without XLA), JAX and torch; ``keras.ops.image.affine_transform`` gives the
+    same result but fails under TensorFlow XLA. A horizontal flip with probability
+    ``flip_probability`` is folded into the same mapping.
+
+    Random only when called with ``training=True``; identity otherwise.
+    Input and output: (N, H, W, C) float images, channels last.
+
+    Args:
+        scale: range of the box's area as a fraction of the image, within (0, 1].
+        ratio: range of the box's width/height ratio (sampled log-uniformly).
+        flip_probability: probability of a horizontal flip.
+        seed: seed of the layer's random stream (None: random).
+    """
+
+    def __init__(self, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip_probability: float = 0.5, seed=None, **kwargs):
+        scale = check_range_pair("scale", scale, low=0.0, high=1.0)
+        if scale[0] <= 0:
+            raise ArgumentError("scale", f"expected an area fraction range within (0, 1], got {list(scale)!r}; use e.g. [0.08, 1.0].")
+        ratio = check_range_pair("ratio", ratio, low=0.0)
+        if ratio[0] <= 0:
+            raise ArgumentError("ratio", f"expected a positive aspect-ratio range, got {list(ratio)!r}; use e.g. [0.75, 1.333].")
+        flip_probability = check_probability("flip_probability", flip_probability)
+        super().__init__(**kwargs)
+        self.scale = list(scale)
+        self.ratio = list(ratio)
+        self.flip_probability = flip_probability
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        n = ops.shape(images)[0]
+        hf, wf = float(images.shape[1]), float(images.shape[2])
+        area = keras.random.uniform((n,), self.scale[0], self.scale[1], seed=self.seed_generator)
+        log_ratio = keras.random.uniform((n,), math.log(self.ratio[0]), math.log(self.ratio[1]), seed=self.seed_generator)
+        ratio = ops.exp(log_ratio)
+        cw = ops.clip(wf * ops.sqrt(area * ratio), 1.0, wf)
+        ch = ops.clip(hf * ops.sqrt(area / ratio), 1.0, hf)
+        x0 = keras.random.uniform((n,), seed=self.seed_generator) * (wf - cw)
+        y0 = keras.random.uniform((n,), seed=self.seed_generator) * (hf - ch)
+        flip = ops.cast(keras.random.uniform((n,), seed=self.seed_generator) < self.flip_probability, "float32")
+        sx, sy = cw / wf, ch / hf
+        # The box is [x0, x0+cw] x [y0, y0+ch] in edge coordinates. Output pixel centre
+        # i + 0.5 maps to x0 + (i + 0.5) * sx, i.e. input pixel index x0 + (i + 0.5) * sx - 0.5;
+        # a flip uses w - 1 - i instead of i. (scale = ratio = 1, no flip: the identity.)
+        a0 = sx * (1.0 - 2.0 * flip)
+        a2 = x0 - 0.5 + sx * (0.5 + flip * (wf - 1.0))
+        b2 = y0 - 0.5 + 0.5 * sy
+        # The crop is axis-aligned, so bilinear resampling is separable: per sample, an (H, H)
+        # and a (W, W) matrix of hat weights max(0, 1 - |source - j|) with the source coordinate
+        # clamped to the image (nearest fill). Two einsums apply them; unlike
+        # ops.image.affine_transform this also compiles under XLA on TensorFlow.
+        cols = ops.arange(int(wf), dtype="float32")
+        rows = ops.arange(int(hf), dtype="float32")
+        src_x = ops.clip(a0[:, None] * cols[None, :] + a2[:, None], 0.0, wf - 1.0)  # (n, W)
+        src_y = ops.clip(sy[:, None] * rows[None, :] + b2[:, None], 0.0, hf - 1.0)  # (n, H)
+        wx = ops.relu(1.0 - ops.abs(src_x[:, :, None] - cols[None, None, :]))  # (n, W_out, W_in)
+        wy = ops.relu(1.0 - ops.abs(src_y[:, :, None] - rows[None, None, :]))  # (n, H_out, H_in)
+        x = ops.cast(images, "float32")
+        x = ops.einsum("nij,nhjc->nhic", wx, x)
+        out = ops.einsum("nkh,nhic->nkic", wy, x)
+        return ops.cast(out, images.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=list(self.scale), ratio=list(self.ratio), flip_probability=self.flip_probability, seed=self.seed)
+        return config

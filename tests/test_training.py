@@ -105,7 +105,7 @@ def test_kill_9_then_resume_loses_at_most_one_epoch(tiny_recipe, write_recipe, t
     assert done >= 2 and not (run_dir / "metrics.json").exists()
     out = _kssl("train", "--resume", run_dir, "--epochs", done + 1)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == str(run_dir)
+    assert out.stdout.strip().splitlines()[-1] == str(run_dir)  # progress first, the run directory last
     epochs = [int(row["epoch"]) for row in csv.DictReader(open(run_dir / "history.csv"))]
     assert epochs[-1] == done and sorted(set(epochs)) == list(range(done + 1))  # 0-based, nothing skipped
     summary = json.loads((run_dir / "metrics.json").read_text())

@@ -173,3 +173,15 @@ def zoo():
         if results:
             shown = ", ".join(f"{k}={v}" for k, v in results.items() if not isinstance(v, (dict, list)))
             click.echo(f"{'':<12} recorded: {shown}")
+
+
+@main.command(name="new-plugin")
+@click.argument("name")
+@click.option("--output-dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Where the kssl-NAME folder is created.")
+def new_plugin(name, output_dir):
+    """Write kssl-NAME/, a plugin distribution skeleton whose tests pass out of the box."""
+    from kssl.templates.plugin import write_plugin_skeleton
+
+    root = write_plugin_skeleton(name, output_dir)
+    click.echo(str(root))
+    click.echo(f"next: cd {root} && pip install -e '.[test]' && pytest   (see docs/writing-a-plugin.md)", err=True)

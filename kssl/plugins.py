@@ -113,8 +113,10 @@ def get_plugin_manager(extra_plugins=()) -> tuple[pluggy.PluginManager, Registry
         pm.register(plugin, name=f"extra:{name}:{i}")
         providers[id(plugin)] = (name, getattr(plugin, "__kssl_provider__", name))
 
-    # Call each implementation on its own so that one failure is attributed and isolated.
-    for impl in reversed(pm.hook.kssl_register.get_hookimpls()):
+    # Call each implementation on its own so that one failure is attributed and isolated, in
+    # registration order: built-ins first, so a plugin re-registering a built-in name is the
+    # one reported as the second provider.
+    for impl in pm.hook.kssl_register.get_hookimpls():
         name, dist = providers.get(id(impl.plugin), (impl.plugin_name, impl.plugin_name))
         registry._begin(dist)
         try:

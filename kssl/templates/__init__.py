@@ -1,0 +1,1 @@
+"""File templates written by ``kssl`` commands (``kssl new-plugin``)."""

@@ -1,0 +1,167 @@
+"""DEC: Student-t assignments, target distribution and KL against numpy; a tiny run through its phases."""
+
+import copy
+
+import keras
+import numpy as np
+import pytest
+
+from kssl.errors import ArgumentError, KsslError, RecipeError
+from kssl.losses.dec_loss import DECLoss, dec_kl, student_t_assignment, target_distribution
+
+TINY_DEC = {
+    "name": "tiny-dec",
+    "seed": 0,
+    "data": {"type": "digits", "image_size": 8, "batch_size": 32, "limit": 64},
+    "encoder": {"type": "mlp", "hidden_units": [16]},
+    "pretext": {"type": "dec", "n_clusters": 4, "embedding_dim": 3, "decoder_units": [16], "pretrain_epochs": 1,
+                "kmeans_restarts": 2, "seed": 0},
+    "optimizer": {"type": "adam", "learning_rate": 1.0e-3},
+    "train": {"epochs": 3, "verbose": 0},
+    "eval": [{"type": "clustering", "n_init": 2, "embedding_map": "pca"}],
+}
+
+
+def numpy_student_t(z, mu, alpha):
+    q = np.zeros((len(z), len(mu)))
+    for i in range(len(z)):
+        for j in range(len(mu)):
+            q[i, j] = (1.0 + np.sum((z[i] - mu[j]) ** 2) / alpha) ** (-(alpha + 1.0) / 2.0)
+        q[i] /= q[i].sum()
+    return q
+
+
+def numpy_target(q):
+    f = q.sum(axis=0)
+    p = q**2 / f
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 3.0])
+def test_student_t_assignment_matches_numpy(alpha):
+    rng = np.random.default_rng(0)
+    z, mu = rng.normal(size=(7, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    np.testing.assert_allclose(_np(student_t_assignment(z, mu, alpha)), numpy_student_t(z, mu, alpha), rtol=1e-5, atol=1e-6)
+
+
+def test_student_t_closed_forms():
+    # A point on a centroid among far ones takes almost all the mass; equidistant centroids share it equally.
+    mu = np.array([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]], "float32")
+    q = _np(student_t_assignment(np.zeros((1, 2), "float32"), mu))
+    # distances 0, 1, 1, 1 -> kernels 1, 1/2, 1/2, 1/2 (alpha = 1)
+    np.testing.assert_allclose(q[0], np.array([1, 0.5, 0.5, 0.5]) / 2.5, rtol=1e-6)
+
+
+def test_target_distribution_and_kl_match_numpy():
+    q = np.random.default_rng(1).dirichlet(np.ones(5), size=9).astype("float32")
+    p = numpy_target(q.astype(np.float64))
+    np.testing.assert_allclose(_np(target_distribution(q)), p, rtol=1e-5)
+    kl = (p * np.log(p / q)).sum(axis=1)
+    np.testing.assert_allclose(_np(dec_kl(p, q)), kl, rtol=1e-4, atol=1e-6)
+    assert float(_np(DECLoss()(p, q))) == pytest.approx(kl.mean(), rel=1e-4)
+    assert float(_np(DECLoss()(q, q))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_target_distribution_sharpens_and_balances():
+    q = np.array([[0.6, 0.4], [0.6, 0.4], [0.6, 0.4], [0.2, 0.8]], "float32")
+    p = _np(target_distribution(q))
+    assert p[0, 0] > q[0, 0]  # squared: confident assignments get more confident
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.fixture
+def tiny_dec():
+    return copy.deepcopy(TINY_DEC)
+
+
+def _built(recipe):
+    from kssl.builder import build_all
+
+    return build_all(recipe)
+
+
+def test_dec_fit_runs_the_phases_and_round_trips(tiny_dec, tmp_path):
+    from kssl.pretext.dec import DEC
+
+    tiny_dec["pretext"]["tolerance"] = 0.0  # never stop early
+    built = _built(tiny_dec)
+    model, x = built.model, built.data.x_train
+    assert isinstance(model, DEC) and hasattr(model, "predict_clusters")
+    history = model.fit(x, epochs=3, batch_size=32, verbose=0)
+    assert history.history["dec_phase"] == [0.0, 1.0, 1.0]  # one epoch of pretraining, then the KL phase
+    assert np.isfinite(history.history["kl_loss"]).all() and np.isfinite(history.history["reconstruction_loss"]).all()
+    clusters = model.predict_clusters(x)
+    assert clusters.shape == (len(x),) and clusters.min() >= 0 and clusters.max() < 4
+    q = model.soft_assignments(x[:5])
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-5)
+
+    path = tmp_path / "dec.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)  # no custom_objects
+    assert type(loaded) is DEC
+    without_encoder = lambda c: {k: v for k, v in c.items() if k != "encoder"}  # noqa: E731
+    assert without_encoder(loaded.get_config()) == without_encoder(model.get_config())
+    assert float(_np(loaded.phase)) == 1.0
+    np.testing.assert_array_equal(loaded.predict_clusters(x), clusters)
+    np.testing.assert_allclose(loaded.embed(x[:4]), model.embed(x[:4]), rtol=1e-5, atol=1e-6)
+
+
+def test_kmeans_initialisation_sets_the_centroids(tiny_dec):
+    from sklearn.cluster import KMeans
+
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    labels = model.initialize_centroids(x, seed=3)
+    expected = KMeans(4, n_init=2, random_state=3).fit(model.embed(x).astype("float64"))
+    np.testing.assert_allclose(_np(model.centroids), expected.cluster_centers_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(labels, expected.labels_)
+    np.testing.assert_array_equal(model.predict_clusters(x), expected.labels_)  # Student-t argmax = nearest centroid
+
+
+def test_stopping_rule_ends_training_when_assignments_settle(tiny_dec):
+    tiny_dec["pretext"].update(tolerance=1.0, update_interval=1)  # any change below 100% counts as settled
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    history = model.fit(x, epochs=20, batch_size=32, verbose=0)
+    assert len(history.history["loss"]) == 2  # 1 pretraining epoch + 1 KL epoch, then the first update stops it
+    assert history.history["assignment_change"][-1] < 1.0
+
+
+def test_fit_that_ends_during_pretraining_still_leaves_kmeans_centroids(tiny_dec):
+    tiny_dec["pretext"]["pretrain_epochs"] = 5
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    assert float(_np(model.phase)) == 0.0
+    assert len(np.unique(model.predict_clusters(x))) > 1
+
+
+def test_bad_cluster_counts_give_clear_messages(tiny_dec):
+    from kssl.pretext.dec import DEC
+
+    tiny_dec["pretext"]["n_clusters"] = 0
+    with pytest.raises(RecipeError, match=r"pretext\.n_clusters: expected an integer >= 1, got 0"):
+        _built(tiny_dec)
+    with pytest.raises(ArgumentError, match="n_clusters"):
+        DEC(keras.Sequential([keras.layers.Dense(2)]))  # no n_clusters and no labels to default from
+    tiny_dec["pretext"]["n_clusters"] = 100  # more clusters than the 64 samples
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    with pytest.raises(KsslError, match="n_clusters=100 for 64 samples"):
+        model.fit(x, epochs=1)
+    with pytest.raises(KsslError, match="without labels"):
+        model.fit(x, np.zeros(len(x)))
+
+
+def test_n_clusters_defaults_to_the_number_of_classes(tiny_dec):
+    del tiny_dec["pretext"]["n_clusters"]
+    assert _built(tiny_dec).model.n_clusters == 10
+
+
+def test_zoo_recipe_builds_and_trains_one_step(tmp_path):
+    from kssl.training import train
+
+    overrides = [("data.limit", 64), ("data.batch_size", 32), ("train.epochs", 1), ("train.steps_per_epoch", 1),
+                 ("train.verbose", 0), ("pretext.kmeans_restarts", 1), ("eval", [])]
+    run = train("dec", overrides=overrides, output_dir=tmp_path)
+    assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()

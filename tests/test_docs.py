@@ -1,0 +1,41 @@
+"""The docs are checked against the code: every built-in component and argument is documented."""
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from kssl.plugins import get_plugin_manager
+from kssl.recipe import TOP_LEVEL, TRAIN_DEFAULTS
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+CONTEXT = {"input_shape", "num_classes", "batch_size", "encoder", "augmenter", "vocabulary_size", "sequence_length", "kwargs", "name"}
+
+
+def _sections(text):
+    """``### kind `name` `` headings -> the text under them."""
+    parts = re.split(r"^### ", text, flags=re.M)
+    return {p.splitlines()[0].strip(): p for p in parts[1:]}
+
+
+def _builtin_entries():
+    _, registry = get_plugin_manager()
+    return [e for e in registry.entries() if e.provider == "kssl"]
+
+
+@pytest.mark.parametrize("entry", _builtin_entries(), ids=lambda e: f"{e.kind}-{e.name}")
+def test_every_builtin_component_and_argument_is_documented(entry):
+    sections = _sections((DOCS / "recipes.md").read_text(encoding="utf-8"))
+    heading = f"{entry.kind} `{entry.name}`"
+    assert heading in sections, f"docs/recipes.md has no '### {heading}' section"
+    body = sections[heading]
+    for name in inspect.signature(entry.factory).parameters:
+        if name not in CONTEXT and not name.startswith("_"):
+            assert f"`{name}`" in body, f"docs/recipes.md: {heading} does not document argument `{name}`"
+
+
+def test_recipe_sections_and_train_keys_are_documented():
+    text = (DOCS / "recipes.md").read_text(encoding="utf-8")
+    for key in (*TOP_LEVEL, *(f"train.{k}" for k in TRAIN_DEFAULTS)):
+        assert f"`{key}`" in text, f"docs/recipes.md does not mention `{key}`"

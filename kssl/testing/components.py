@@ -70,14 +70,18 @@ def fit_one_step(model, x, batch_size: int | None = None, optimizer=None) -> flo
     before = [_numpy(v).copy() for v in model.trainable_variables]
     assert before, f"{type(model).__name__} has no trainable weights: nothing would be learned."
     data, kwargs = fit_input(model, x, batch_size, shuffle=False)
-    history = model.fit(data, epochs=1, steps_per_epoch=1, verbose=0, **kwargs)
+    detached = f"{type(model).__name__}: one fit step changed no trainable weight; is the loss connected to the weights?"
+    try:
+        history = model.fit(data, epochs=1, steps_per_epoch=1, verbose=0, **kwargs)
+    except ValueError as exc:  # TensorFlow's way of saying the same
+        if "No gradients provided" in str(exc):
+            raise AssertionError(detached) from exc
+        raise
     loss = history.history.get("loss", [None])[-1]
     assert loss is not None, f"{type(model).__name__}.fit logged no 'loss'; compute_loss must return the training loss."
     assert np.isfinite(loss), f"{type(model).__name__}: the first training step gave a non-finite loss ({loss})."
     after = [_numpy(v) for v in model.trainable_variables]
-    assert any(not np.array_equal(b, a) for b, a in zip(before, after)), (
-        f"{type(model).__name__}: one fit step changed no trainable weight; is the loss connected to the weights?"
-    )
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after)), detached
     return float(loss)
 
 

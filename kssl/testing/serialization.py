@@ -10,9 +10,16 @@ from pathlib import Path
 import numpy as np
 
 
-def _constructor_arguments(cls) -> list[str]:
+def _init_arguments(cls) -> set[str]:
     params = inspect.signature(cls.__init__).parameters
-    return [n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return {n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _constructor_arguments(cls) -> list[str]:
+    """The constructor arguments ``cls`` adds to its Keras base class (whose own the base class serialises)."""
+    base = next((b for b in cls.__mro__[1:] if b.__module__.startswith("keras.")), object)
+    inherited = _init_arguments(base) if base is not object else set()
+    return sorted(_init_arguments(cls) - inherited)
 
 
 def _normalised(config):

@@ -327,9 +327,6 @@ def _tensorflow(spec) -> _Placement:
     if strategy == "none":
         return _Placement("none", "tensorflow")
     if strategy == "auto":
-        if tf.distribute.has_strategy():
-            outer = tf.distribute.get_strategy()
-            return _Placement("external", "tensorflow", outer.num_replicas_in_sync, tf_strategy=outer, owned=False)
         gpus = tf.config.list_logical_devices("GPU")
         if len(gpus) < 2:
             return _Placement("none", "tensorflow")
@@ -366,11 +363,6 @@ def _jax(spec) -> _Placement:
     if strategy == "none":
         return _Placement("none", "jax")
     if strategy == "auto":
-        current = keras.distribution.distribution()
-        if current is not None:
-            owned = bool(_kssl_jax_distribution) and current is _kssl_jax_distribution[0]
-            name = "data_parallel" if owned else "external"
-            return _Placement(name, "jax", _replicas(current), keras_distribution=current, owned=owned)
         accelerators = [d for d in keras.distribution.list_devices() if not d.startswith("cpu")]
         if len(accelerators) < 2:
             return _Placement("none", "jax")
@@ -433,8 +425,12 @@ def configure(spec) -> _Placement:
     """
     spec = normalize(spec)
     backend = _backend()
+    if spec["strategy"] == "auto":
+        external = _users_own(backend)
+        if external is not None:
+            return external
     key = (backend, json.dumps(spec, sort_keys=True))
-    if spec["strategy"] == "auto" or key not in _placements:  # auto may resolve differently inside a user's scope
+    if key not in _placements:
         if backend == "tensorflow":
             placement = _tensorflow(spec)
         elif backend == "jax":
@@ -448,10 +444,25 @@ def configure(spec) -> _Placement:
                 f"for {backend}. Use strategy auto or none (one device), or run with --backend tensorflow (mirrored, "
                 "multi_worker) or --backend jax (data_parallel, multi_worker).",
             )
-        if spec["strategy"] == "auto":
-            return placement
         _placements[key] = placement
     return _placements[key]
+
+
+def _users_own(backend: str):
+    """The placement of a strategy/distribution the user set up (for ``auto``), else None."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.distribute.has_strategy():
+            outer = tf.distribute.get_strategy()
+            return _Placement("external", "tensorflow", outer.num_replicas_in_sync, tf_strategy=outer, owned=False)
+    elif backend == "jax":
+        import keras
+
+        current = keras.distribution.distribution()
+        if current is not None and not (_kssl_jax_distribution and current is _kssl_jax_distribution[0]):
+            return _Placement("external", "jax", _replicas(current), keras_distribution=current, owned=False)
+    return None
 
 
 @contextlib.contextmanager

@@ -59,12 +59,23 @@ def _model(**kwargs):
 def test_target_starts_as_a_copy_and_is_not_trained_by_the_optimizer():
     model = _model()
     pairs = model.target_pairs()
-    assert len(pairs) == len(model.encoder.weights) + len(model.projector.weights)
+    assert len(pairs) == len(model.encoder.trainable_weights) + len(model.projector.trainable_weights)
     for online, target in pairs:
         np.testing.assert_array_equal(_np(online), _np(target))
     trainable = {id(v) for v in model.trainable_variables}
     assert not any(id(target) in trainable for _, target in pairs)
     assert all(id(v) in trainable for v in model.predictor.trainable_variables)
+    assert not any(id(v) in trainable for v in [*model.target_encoder.weights, *model.target_projector.weights])
+    assert model.target_projector.layers[1].trainable  # batch norm still normalises with batch statistics
+
+
+def test_the_target_is_frozen_again_after_reloading(tmp_path):
+    model = _model()
+    model.save(tmp_path / "byol.keras")
+    loaded = keras.models.load_model(tmp_path / "byol.keras")
+    assert len(loaded.trainable_variables) == len(model.trainable_variables)
+    for (_, before), (_, after) in zip(model.target_pairs(), loaded.target_pairs()):
+        np.testing.assert_array_equal(_np(after), _np(before))
 
 
 def _ema_after_one_step(model, x):

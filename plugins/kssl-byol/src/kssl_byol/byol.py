@@ -51,8 +51,11 @@ class BYOL(keras.Model):
 
     ``call`` returns (4, N, projection_dim): the online predictions of views 1 and
     2, then the target projections of views 1 and 2 (gradients stopped). The
-    target copies every encoder/projector weight, batch-norm statistics included;
-    its batch-norm layers use those statistics (it is frozen to the optimizer).
+    target's variables are non-trainable (the optimizer never sees them); its
+    layers still run in training mode, so its batch-norm layers normalise with
+    batch statistics as in the paper (with moving statistics of their own for
+    inference). The momentum update moves the target's kernels, biases and
+    batch-norm scales and offsets.
 
     Args:
         encoder: ``keras.Model`` from images to features; the target gets a copy of it.
@@ -87,8 +90,6 @@ class BYOL(keras.Model):
         self.predictor = _mlp(self.predictor_hidden_dims, self.projection_dim, self.batch_norm, "predictor")
         self.target_encoder = _copy_of(encoder)
         self.target_projector = _mlp(self.projection_hidden_dims, self.projection_dim, self.batch_norm, "target_projector")
-        self.target_encoder.trainable = False
-        self.target_projector.trainable = False
         self.byol_loss = BYOLLoss()
 
     def build(self, input_shape):
@@ -101,16 +102,19 @@ class BYOL(keras.Model):
         self.projector.build(features)
         self.target_projector.build(features)
         self.predictor.build(self.projector.compute_output_shape(features))
+        # Non-trainable variables, but layers left trainable: batch norm keeps using batch statistics.
+        for variable in [*self.target_encoder.weights, *self.target_projector.weights]:
+            variable.trainable = False
         self.update_target(0.0)  # the target starts as a copy of the online network
         self.built = True
 
     def target_pairs(self):
-        """(online variable, target variable) pairs, trainable and non-trainable (batch-norm statistics)."""
+        """(online variable, target variable) for every trainable weight of encoder and projector."""
         online = [*self.encoder.weights, *self.projector.weights]
         target = [*self.target_encoder.weights, *self.target_projector.weights]
         if len(online) != len(target):
             raise ValueError(f"BYOL: the target network has {len(target)} weights, the online network {len(online)}.")
-        return list(zip(online, target))
+        return [(o, t) for o, t in zip(online, target) if o.trainable]
 
     def update_target(self, momentum: float) -> None:
         """``target ← momentum * target + (1 - momentum) * online``, for every weight."""
@@ -131,7 +135,7 @@ class BYOL(keras.Model):
         n = ops.shape(x)[0]
         both = ops.concatenate([v1, v2], axis=0)
         predictions = self.predictor(self.projector(self.encoder(both, training=training), training=training), training=training)
-        targets = ops.stop_gradient(self.target_projector(self.target_encoder(both, training=False), training=False))
+        targets = ops.stop_gradient(self.target_projector(self.target_encoder(both, training=training), training=training))
         return ops.stack([predictions[:n], predictions[n:], targets[:n], targets[n:]], axis=0)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

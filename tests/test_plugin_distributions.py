@@ -76,9 +76,9 @@ class Installed:
             self.env["PYTHONPATH"] = str(self.target)
 
     def install(self, *folders: Path) -> None:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-index"]
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
         if importlib.util.find_spec("setuptools") is not None:
-            command.append("--no-build-isolation")  # build with the installed setuptools: no download, faster
+            command += ["--no-build-isolation", "--no-index"]  # build with the installed setuptools: no download, faster
         if INSTALL_MODE != "venv":
             command += ["--target", str(self.target)]
         result = subprocess.run([*command, *map(str, folders)], capture_output=True, text=True, timeout=600)

@@ -107,6 +107,8 @@ def test_gaussian_dense_vae_on_flat_data_round_trips(tmp_path):
     model = check_pretext(VAE, {"latent_dim": 3, "decoder_width": 16, "likelihood": "gaussian"}, x=x, encoder=encoder, tmp_path=tmp_path)
     assert model.decoder.kind == "dense" and model.log_scale is not None and model.log_scale.trainable
     assert model.decode(np.zeros((2, 3))).shape == (2, 12)
+    diagonal = VAE(encoder, latent_dim=3, decoder_width=16, likelihood="gaussian", gaussian_scale="learned_diagonal")
+    assert tuple(diagonal.log_scale.shape) == (12,)  # one standard deviation per output element
     fixed = VAE(encoder, latent_dim=3, decoder_width=16, likelihood="gaussian", gaussian_scale=0.5)
     assert fixed.log_scale is None and fixed.get_config()["gaussian_scale"] == 0.5
     # the reconstruction term is -log N(x; decoder(z), 0.5^2) at the evaluator's draws of z (scipy reference)

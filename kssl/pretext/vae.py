@@ -18,6 +18,7 @@ from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_densit
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+LEARNED_SCALES = ("learned", "learned_diagonal")
 
 
 def _numpy(t) -> np.ndarray:
@@ -48,8 +49,10 @@ class VAE(keras.Model):
     the expected negative log-mass of the image binarised at random with each
     pixel on with probability equal to its value, so every number is in nats per
     binarised image), or ``gaussian`` (decoder outputs means; standard deviation
-    one learned scalar shared by all outputs with ``gaussian_scale: learned``,
-    or a fixed positive number; a density, so its nats depend on the data's
+    one learned scalar shared by all outputs with ``gaussian_scale: learned``
+    (isotropic noise, as in probabilistic PCA), one learned value per output
+    element with ``learned_diagonal`` (as in factor analysis), or a fixed
+    positive number; a density, so its nats depend on the data's
     scale and can be negative).
 
     ``call(x)`` returns ``(decoded, mean, log_var)``: ``decoded`` are the
@@ -71,7 +74,8 @@ class VAE(keras.Model):
             (doubled per stage toward the latent), or the dense decoder's hidden units.
         decoder_type: ``auto`` (conv for images, dense otherwise), ``conv`` or ``dense``.
         likelihood: ``bernoulli`` or ``gaussian``.
-        gaussian_scale: ``learned`` or a fixed standard deviation > 0 (gaussian only).
+        gaussian_scale: ``learned`` (one scalar), ``learned_diagonal`` (one per
+            output element) or a fixed standard deviation > 0 (gaussian only).
         beta: weight of the KL term (>= 0; 1 trains the ELBO).
         kl_warmup_steps: training steps of linear KL warm-up (0: none).
         augmenter: not used; a VAE reconstructs its input (must be None).
@@ -101,9 +105,12 @@ class VAE(keras.Model):
         self.decoder_width = check_int("decoder_width", decoder_width, low=1)
         self.decoder_type = check_choice("decoder_type", decoder_type, DECODER_TYPES)
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
-        if gaussian_scale != "learned":
+        if gaussian_scale not in LEARNED_SCALES:
             if isinstance(gaussian_scale, str) or gaussian_scale is None:
-                raise ArgumentError("gaussian_scale", f"expected 'learned' or a positive number (a fixed standard deviation), got {gaussian_scale!r}.")
+                raise ArgumentError(
+                    "gaussian_scale",
+                    f"expected 'learned', 'learned_diagonal' or a positive number (a fixed standard deviation), got {gaussian_scale!r}.",
+                )
             gaussian_scale = check_number("gaussian_scale", gaussian_scale, low=0.0, low_inclusive=False)
         self.gaussian_scale = gaussian_scale
         self.beta = check_number("beta", beta, low=0.0)
@@ -122,8 +129,9 @@ class VAE(keras.Model):
         self.kl_steps = self.add_weight(
             shape=(), initializer="zeros", dtype="float32", trainable=False, aggregation="only_first_replica", name="kl_steps"
         )
-        if self.likelihood == "gaussian" and self.gaussian_scale == "learned":
-            self.log_scale = self.add_weight(shape=(), initializer="zeros", dtype="float32", trainable=True, name="log_scale")
+        if self.likelihood == "gaussian" and self.gaussian_scale in LEARNED_SCALES:
+            shape = () if self.gaussian_scale == "learned" else tuple(self.input_shape)
+            self.log_scale = self.add_weight(shape=shape, initializer="zeros", dtype="float32", trainable=True, name="log_scale")
         else:
             self.log_scale = None
         self.reconstruction_loss = BernoulliNLLLoss() if self.likelihood == "bernoulli" else GaussianNLLLoss()

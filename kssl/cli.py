@@ -175,6 +175,22 @@ def zoo():
             click.echo(f"{'':<12} recorded: {shown}")
 
 
+@main.command(name="fill-mask")
+@click.argument("run_dir", type=click.Path())
+@click.argument("text")
+@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="Tokens to show per [MASK].")
+@_backend
+def fill_mask(run_dir, text, top_k, backend):
+    """Print the top-k tokens for each [MASK] in TEXT, predicted by RUN_DIR's masked-LM model."""
+    recipe_path = Path(run_dir) / "recipe.yaml"
+    select_backend(backend, recipe_path if recipe_path.is_file() else None)
+    from kssl.text.fill_mask import fill_mask as predict, format_predictions, load_masked_lm
+
+    if "[MASK]" not in text:
+        raise KsslError(f"TEXT must contain at least one [MASK], e.g. \"the [MASK] of the file\"; got {text!r}.")
+    click.echo(format_predictions(predict(load_masked_lm(run_dir), text, top_k)))
+
+
 @main.command(name="new-plugin")
 @click.argument("name")
 @click.option("--output-dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Where the kssl-NAME folder is created.")

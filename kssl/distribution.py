@@ -189,8 +189,11 @@ class _Placement:
                     f"{self.strategy!r}, or --backend jax, where data_parallel is compiled with XLA.",
                 )
             synchronize_batch_norm(model)
-        if self.backend == "tensorflow" and self.strategy == "multi_worker":
-            _vector_logs(model)
+        if self.backend == "tensorflow" and self.tf_strategy is not None:
+            import tensorflow as tf
+
+            if isinstance(self.tf_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                _vector_logs(model)
 
 
 def synchronize_batch_norm(model) -> int:

@@ -63,19 +63,8 @@ class MirrorViewsSwAV(SwAV):
         return [x, ops.flip(x, axis=2)]
 
 
-class GlobalCodesSwAV(MirrorViewsSwAV):
-    """SwAV with its Sinkhorn codes computed over the global batch by kssl.losses.cross_replica."""
-
-    def compute_codes(self, scores):
-        from kssl.losses.cross_replica import on_global_batch
-        from kssl.losses.sinkhorn import sinkhorn
-
-        return on_global_batch(lambda s: sinkhorn(s, epsilon=self.epsilon, iterations=self.sinkhorn_iterations), scores)
-
-
 PRETEXTS = {
     "simclr": {"type": "test_simclr", "projection_dim": 8, "projection_hidden_dims": [16], "temperature": 0.5},
-    "swav_global_codes": {"type": "test_swav_global", "n_prototypes": 6, "projection_dim": 8, "projection_hidden_dims": [16], "temperature": 0.5, "epsilon": 0.5},
     "swav": {"type": "test_swav", "n_prototypes": 6, "projection_dim": 8, "projection_hidden_dims": [16], "temperature": 0.5, "epsilon": 0.5},
 }
 
@@ -187,14 +176,12 @@ if __name__ == "__main__":
     REGISTRY = get_registry()
     REGISTRY.add("pretext", "test_simclr", MirrorViewsSimCLR)
     REGISTRY.add("pretext", "test_swav", MirrorViewsSwAV)
-    REGISTRY.add("pretext", "test_swav_global", GlobalCodesSwAV)
     x = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
     report = {
         "backend": keras.backend.backend(),
         "devices": len(keras.distribution.list_devices()) if BACKEND == "jax" else len(tf.config.list_logical_devices("CPU")),
         "simclr": compare("simclr", x, REGISTRY),
         "swav": compare("swav", x, REGISTRY),
-        "swav_global_codes": compare("swav_global_codes", x, REGISTRY) if BACKEND == "tensorflow" else None,
         "wrong_backend_error": wrong_backend_error(),
     }
     if BACKEND == "tensorflow":

@@ -59,17 +59,7 @@ def test_simclr_two_replicas_equal_one_device(steps):
 
 
 def test_swav_two_replicas_equal_one_device(steps):
-    if steps["backend"] == "tensorflow":
-        # SwAV's own compute_codes runs Sinkhorn on each replica's share of the batch under
-        # tf.distribute; the same model with its codes computed by cross_replica.on_global_batch
-        # matches the 1-device step.
-        _assert_same_step(steps["swav_global_codes"])
-        if not steps["swav"]["grad_diff"] <= 1e-4 * steps["swav"]["grad_scale"]:
-            pytest.xfail(
-                "kssl.pretext.swav.SwAV.compute_codes does not gather the scores across tf.distribute replicas yet "
-                f"(loss {steps['swav']['loss_2']:.4f} on 2 replicas vs {steps['swav']['loss_1']:.4f} on 1): wrap its "
-                "sinkhorn call in kssl.losses.cross_replica.on_global_batch."
-            )
+    # SwAV's compute_codes runs Sinkhorn-Knopp on the gathered global batch (tf.distribute) or on global arrays (JAX)
     _assert_same_step(steps["swav"])
 
 

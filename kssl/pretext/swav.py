@@ -13,6 +13,7 @@ from kssl.checks import check_int, check_positive, check_range_pair
 from kssl.errors import ArgumentError
 from kssl.heads.projection_head import ProjectionHead
 from kssl.heads.prototypes import Prototypes
+from kssl.losses.cross_replica import on_global_batch
 from kssl.losses.sinkhorn import sinkhorn
 from kssl.losses.swav_loss import SwAVLoss
 
@@ -125,12 +126,14 @@ class SwAV(keras.Model):
         return ops.stack([s[i * n : (i + 1) * n] for i in range(len(views))], axis=1)
 
     def compute_codes(self, scores):
-        """Sinkhorn-Knopp codes (B, K) of one view's scores (B, K) over the batch given.
+        """Sinkhorn-Knopp codes (B, K) of one view's scores (B, K) over the global batch.
 
-        Under data parallelism this is the one place that must see the global
-        batch: gather the replicas' scores, call this, keep the local rows.
+        The equal-partition constraint is over the whole global batch: under
+        tf.distribute every replica gathers all replicas' scores, runs
+        Sinkhorn-Knopp on them and keeps its own rows (an identity on one
+        device and under JAX, whose arrays are global already).
         """
-        return sinkhorn(scores, epsilon=self.epsilon, iterations=self.sinkhorn_iterations)
+        return on_global_batch(lambda s: sinkhorn(s, epsilon=self.epsilon, iterations=self.sinkhorn_iterations), scores)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         scores = y_pred

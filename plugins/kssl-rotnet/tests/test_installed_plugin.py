@@ -30,3 +30,14 @@ def test_the_zoo_recipe_trains_by_name(tmp_path):
     run_dir, metrics = smoke_test_recipe("rotnet", ["data.limit=128", "data.image_size=16", "encoder.width=8"], output_dir=tmp_path)
     assert metrics["recipe"] == "rotnet-digits"
     assert {"knn_accuracy", "linear_probe_accuracy"} <= set(metrics["metrics"])
+
+
+def test_kssl_train_runs_the_recipe_by_name(tmp_path):
+    command = ["kssl", "train", "rotnet", "--epochs", "1", "--output-dir", tmp_path]
+    for override in ("data.limit=128", "data.image_size=16", "encoder.width=8", "train.steps_per_epoch=1", "train.verbose=0", "eval=[]"):
+        command += ["--set", override]
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert run_dir.parent == tmp_path and run_dir.name.startswith("rotnet-digits-")
+    assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import re
 from pathlib import Path
 
 import yaml
@@ -65,9 +66,20 @@ def resolve_source(source) -> Path:
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def _parse_yaml(text: str, where: str):
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         tag = getattr(exc, "problem", "") or ""
         raise RecipeError(

@@ -11,6 +11,7 @@ from keras import ops
 from kssl.checks import check_int, check_number, check_positive
 from kssl.errors import ArgumentError, KsslError
 from kssl.losses.dec_loss import DECLoss, student_t_assignment, target_distribution
+from kssl.saving import components_config, components_from_config
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -220,8 +221,7 @@ class DEC(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            **components_config(self.encoder, self.augmenter),
             n_clusters=self.n_clusters,
             num_classes=self.num_classes,
             embedding_dim=self.embedding_dim,
@@ -239,11 +239,7 @@ class DEC(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if config.get("augmenter") is not None:
-            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
-        return cls(**config)
+        return cls(**components_from_config(config))
 
 
 class _DECBatches(keras.utils.PyDataset):

@@ -11,6 +11,7 @@ from keras import ops
 from kssl.checks import check_bool, check_int, check_number
 from kssl.errors import ArgumentError, KsslError
 from kssl.losses.masked_lm import MaskedLMLoss
+from kssl.saving import components_from_config
 from kssl.text.vocabulary import read_vocabulary, write_vocabulary
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -272,6 +273,4 @@ class MaskedLanguageModel(keras.Model):
     def from_config(cls, config):
         import keras_hub  # noqa: F401  registers BertBackbone for deserialisation
 
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return cls(**components_from_config(config))

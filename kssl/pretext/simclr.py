@@ -9,6 +9,7 @@ from kssl.checks import check_int, check_positive
 from kssl.heads.projection_head import ProjectionHead
 from kssl.losses.cross_replica import all_gather, scale_for_replicas
 from kssl.losses.nt_xent import NTXentLoss
+from kssl.saving import components_config, components_from_config
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -93,8 +94,7 @@ class SimCLR(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            **components_config(self.encoder, self.augmenter),
             projection_dim=self.projection_dim,
             projection_hidden_dims=self.projection_hidden_dims,
             temperature=self.temperature,
@@ -103,8 +103,4 @@ class SimCLR(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if config.get("augmenter") is not None:
-            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
-        return cls(**config)
+        return cls(**components_from_config(config))

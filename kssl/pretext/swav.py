@@ -16,6 +16,7 @@ from kssl.heads.prototypes import Prototypes
 from kssl.losses.cross_replica import on_global_batch
 from kssl.losses.sinkhorn import sinkhorn
 from kssl.losses.swav_loss import SwAVLoss
+from kssl.saving import components_config, components_from_config
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -164,8 +165,7 @@ class SwAV(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            **components_config(self.encoder, self.augmenter),
             n_prototypes=self.n_prototypes,
             projection_dim=self.projection_dim,
             projection_hidden_dims=self.projection_hidden_dims,
@@ -179,8 +179,4 @@ class SwAV(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if config.get("augmenter") is not None:
-            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
-        return cls(**config)
+        return cls(**components_from_config(config))

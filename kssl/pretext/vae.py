@@ -16,6 +16,7 @@ from kssl.losses.bernoulli_nll import BernoulliNLLLoss, bernoulli_nll
 from kssl.losses.cross_replica import scale_for_replicas
 from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_density, gaussian_kl
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
+from kssl.saving import components_config, components_from_config
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 LEARNED_SCALES = ("learned", "learned_diagonal")
@@ -345,7 +346,7 @@ class VAE(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
+            **components_config(self.encoder),
             input_shape=list(self.input_shape),
             latent_dim=self.latent_dim,
             decoder_width=self.decoder_width,
@@ -354,15 +355,12 @@ class VAE(keras.Model):
             gaussian_scale=self.gaussian_scale,
             beta=self.beta,
             kl_warmup_steps=self.kl_warmup_steps,
-            augmenter=None,
         )
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return cls(**components_from_config(config))
 
 
 def _encoder_input_shape(encoder):

@@ -7,6 +7,7 @@ from keras import ops
 
 from kssl.checks import check_bool, check_int, check_probability
 from kssl.errors import ArgumentError
+from kssl.saving import components_config, components_from_config
 from kssl_byol.byol_loss import BYOLLoss
 from kssl_byol.momentum_update import MomentumUpdate
 
@@ -153,8 +154,7 @@ class BYOL(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            **components_config(self.encoder, self.augmenter),
             projection_dim=self.projection_dim,
             projection_hidden_dims=list(self.projection_hidden_dims),
             predictor_hidden_dims=list(self.predictor_hidden_dims),
@@ -165,8 +165,4 @@ class BYOL(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if config.get("augmenter") is not None:
-            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
-        return cls(**config)
+        return cls(**components_from_config(config))

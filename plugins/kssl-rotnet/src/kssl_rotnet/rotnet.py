@@ -11,6 +11,7 @@ from keras import ops
 
 from kssl.checks import check_bool, check_int
 from kssl.errors import ArgumentError
+from kssl.saving import components_config, components_from_config
 
 NUM_ROTATIONS = 4  # 0, 90, 180 and 270 degrees
 
@@ -96,8 +97,7 @@ class RotNet(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            augmenter=keras.saving.serialize_keras_object(self.augmenter) if self.augmenter is not None else None,
+            **components_config(self.encoder, self.augmenter),
             head_hidden_dims=list(self.head_hidden_dims),
             head_batch_norm=self.head_batch_norm,
         )
@@ -105,8 +105,4 @@ class RotNet(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if config.get("augmenter") is not None:
-            config["augmenter"] = keras.saving.deserialize_keras_object(config["augmenter"])
-        return cls(**config)
+        return cls(**components_from_config(config))

@@ -73,13 +73,20 @@ def check_choice(name, value, choices):
     return value
 
 
-def check_range_pair(name, value, *, low=None, high=None):
-    """A pair ``[a, b]`` of numbers with ``a <= b`` inside optional bounds; returns a tuple of floats."""
+def check_range_pair(name, value, *, low=None, high=None, low_inclusive=True, what="values", example=None):
+    """A pair ``[a, b]`` of numbers with ``a <= b`` inside optional bounds; returns a tuple of floats.
+
+    ``low_inclusive=False`` excludes ``low`` itself (e.g. positive scales); ``what``
+    names the values and ``example`` a valid pair in the error message.
+    """
+    hint = f"; use e.g. {example}" if example is not None else ""
     if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
-        raise ArgumentError(name, f"expected a pair of numbers [low, high], got {value!r}.")
+        raise ArgumentError(name, f"expected a pair of numbers [low, high], got {value!r}{hint}.")
     a, b = float(value[0]), float(value[1])
     if a > b:
-        raise ArgumentError(name, f"expected low <= high, got {list(value)!r}.")
-    if (low is not None and a < low) or (high is not None and b > high):
-        raise ArgumentError(name, f"expected values within [{low}, {high}], got {list(value)!r}.")
+        raise ArgumentError(name, f"expected low <= high, got {list(value)!r}{hint}.")
+    below = low is not None and (a < low if low_inclusive else a <= low)
+    if below or (high is not None and b > high):
+        bounds = f"{'[' if low_inclusive else '('}{low}, {high}]"
+        raise ArgumentError(name, f"expected {what} within {bounds}, got {list(value)!r}{hint}.")
     return (a, b)

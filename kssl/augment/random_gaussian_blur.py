@@ -30,9 +30,7 @@ class RandomGaussianBlur(keras.layers.Layer):
 
     def __init__(self, probability: float = 0.5, sigma=(0.1, 2.0), kernel_size=None, seed=None, **kwargs):
         probability = check_probability("probability", probability)
-        sigma = check_range_pair("sigma", sigma, low=0.0)
-        if sigma[0] <= 0:
-            raise ArgumentError("sigma", f"expected a positive range of standard deviations, got {list(sigma)!r}; use e.g. [0.1, 2.0].")
+        sigma = check_range_pair("sigma", sigma, low=0.0, low_inclusive=False, what="standard deviations", example="[0.1, 2.0]")
         if kernel_size is not None:
             kernel_size = check_int("kernel_size", kernel_size, low=1)
             if kernel_size % 2 == 0:

@@ -8,7 +8,6 @@ import keras
 from keras import ops
 
 from kssl.checks import check_probability, check_range_pair
-from kssl.errors import ArgumentError
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -36,12 +35,8 @@ class RandomResizedCrop(keras.layers.Layer):
     """
 
     def __init__(self, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip_probability: float = 0.5, seed=None, **kwargs):
-        scale = check_range_pair("scale", scale, low=0.0, high=1.0)
-        if scale[0] <= 0:
-            raise ArgumentError("scale", f"expected an area fraction range within (0, 1], got {list(scale)!r}; use e.g. [0.08, 1.0].")
-        ratio = check_range_pair("ratio", ratio, low=0.0)
-        if ratio[0] <= 0:
-            raise ArgumentError("ratio", f"expected a positive aspect-ratio range, got {list(ratio)!r}; use e.g. [0.75, 1.333].")
+        scale = check_range_pair("scale", scale, low=0.0, high=1.0, low_inclusive=False, what="area fractions", example="[0.08, 1.0]")
+        ratio = check_range_pair("ratio", ratio, low=0.0, low_inclusive=False, what="aspect ratios", example="[0.75, 1.333]")
         flip_probability = check_probability("flip_probability", flip_probability)
         super().__init__(**kwargs)
         self.scale = list(scale)

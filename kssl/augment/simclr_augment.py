@@ -52,20 +52,14 @@ class SimCLRAugment(keras.layers.Layer):
         **kwargs,
     ):
         # Validate under the recipe's names first, so errors read `augmenter.crop_scale: ...`.
-        crop_scale = check_range_pair("crop_scale", crop_scale, low=0.0, high=1.0)
-        if crop_scale[0] <= 0:
-            raise ArgumentError("crop_scale", f"expected an area fraction range within (0, 1], got {list(crop_scale)!r}; use e.g. [0.08, 1.0].")
-        crop_ratio = check_range_pair("crop_ratio", crop_ratio, low=0.0)
-        if crop_ratio[0] <= 0:
-            raise ArgumentError("crop_ratio", f"expected a positive aspect-ratio range, got {list(crop_ratio)!r}; use e.g. [0.75, 1.333].")
+        crop_scale = check_range_pair("crop_scale", crop_scale, low=0.0, high=1.0, low_inclusive=False, what="area fractions", example="[0.08, 1.0]")
+        crop_ratio = check_range_pair("crop_ratio", crop_ratio, low=0.0, low_inclusive=False, what="aspect ratios", example="[0.75, 1.333]")
         flip_probability = check_probability("flip_probability", flip_probability)
         jitter_strength = check_number("jitter_strength", jitter_strength, low=0.0, high=1.25)
         jitter_probability = check_probability("jitter_probability", jitter_probability)
         grayscale_probability = check_probability("grayscale_probability", grayscale_probability)
         blur_probability = check_probability("blur_probability", blur_probability)
-        blur_sigma = check_range_pair("blur_sigma", blur_sigma, low=0.0)
-        if blur_sigma[0] <= 0:
-            raise ArgumentError("blur_sigma", f"expected a positive range of standard deviations, got {list(blur_sigma)!r}; use e.g. [0.1, 2.0].")
+        blur_sigma = check_range_pair("blur_sigma", blur_sigma, low=0.0, low_inclusive=False, what="standard deviations", example="[0.1, 2.0]")
         if blur_kernel_size is not None:
             blur_kernel_size = check_int("blur_kernel_size", blur_kernel_size, low=1)
             if blur_kernel_size % 2 == 0:

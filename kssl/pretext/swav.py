@@ -77,10 +77,7 @@ class SwAV(keras.Model):
         self.epsilon = check_positive("epsilon", epsilon)
         self.sinkhorn_iterations = check_int("sinkhorn_iterations", sinkhorn_iterations, low=1)
         self.n_small_crops = check_int("n_small_crops", n_small_crops, low=0)
-        low, high = check_range_pair("small_crop_scale", small_crop_scale, low=0.0, high=1.0)
-        if low <= 0.0:
-            raise ArgumentError("small_crop_scale", f"expected area fractions in (0, 1], got {list(small_crop_scale)!r}.")
-        self.small_crop_scale = [low, high]
+        self.small_crop_scale = list(check_range_pair("small_crop_scale", small_crop_scale, low=0.0, high=1.0, low_inclusive=False, what="area fractions"))
         self.encoder = encoder
         self.augmenter = augmenter
         self.projector = ProjectionHead(self.projection_hidden_dims, self.projection_dim, name="projector")

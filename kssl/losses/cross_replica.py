@@ -84,9 +84,20 @@ def scale_for_replicas(value):
     """``value / num_replicas()``: what ``keras.losses.Loss`` does to its result under tf.distribute.
 
     Use it for a loss tensor that does not come out of a ``keras.losses.Loss``
-    (e.g. ``sum(self.losses)`` regularisation terms added in ``compute_loss``).
+    (e.g. regularisation terms; :func:`with_model_losses` adds ``model.losses`` this way).
     """
     replicas = num_replicas()
     if replicas == 1:
         return value
     return keras.ops.multiply(value, keras.ops.cast(1.0 / replicas, keras.backend.standardize_dtype(value.dtype)))
+
+
+def with_model_losses(model, loss):
+    """``loss`` plus the regularisation terms ``model.losses``, scaled per replica as Keras' own ``compute_loss`` does.
+
+    Call it at the end of a ``compute_loss`` override: ``return with_model_losses(self, loss)``.
+    """
+    if not model.losses:
+        return loss
+    return loss + scale_for_replicas(sum(model.losses))
+

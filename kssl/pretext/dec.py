@@ -10,6 +10,7 @@ from keras import ops
 
 from kssl.checks import check_int, check_number, check_positive
 from kssl.errors import ArgumentError, KsslError
+from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.dec_loss import DECLoss, student_t_assignment, target_distribution
 from kssl.saving import components_config, components_from_config
 
@@ -159,7 +160,7 @@ class DEC(keras.Model):
             kl = self.clustering_loss(y, y_pred["q"])
             self.kl_tracker.update_state(kl)
             loss = (1.0 - phase) * recon + phase * (kl + self.reconstruction_weight * recon)
-        return loss + sum(self.losses) if self.losses else loss
+        return with_model_losses(self, loss)
 
     # -- inference -------------------------------------------------------
     def _batched(self, fn, x, batch_size):

@@ -10,6 +10,7 @@ from keras import ops
 
 from kssl.checks import check_bool, check_int, check_number
 from kssl.errors import ArgumentError, KsslError
+from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.masked_lm import MaskedLMLoss
 from kssl.saving import components_from_config
 from kssl.text.vocabulary import read_vocabulary, write_vocabulary
@@ -168,7 +169,7 @@ class MaskedLanguageModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = self.mlm_loss(y, y_pred, sample_weight=sample_weight)
         self.masked_accuracy.update_state(y, y_pred, sample_weight=sample_weight)
-        return loss + sum(self.losses) if self.losses else loss
+        return with_model_losses(self, loss)
 
     # -- data ------------------------------------------------------------------------------
     def make_dataset(self, x, batch_size: int = 32, shuffle: bool = True, seed: int | None = None):

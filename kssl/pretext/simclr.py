@@ -7,7 +7,7 @@ from keras import ops
 
 from kssl.checks import check_int, check_positive
 from kssl.heads.projection_head import ProjectionHead
-from kssl.losses.cross_replica import all_gather, scale_for_replicas
+from kssl.losses.cross_replica import all_gather, with_model_losses
 from kssl.losses.nt_xent import NTXentLoss
 from kssl.saving import components_config, components_from_config
 
@@ -75,7 +75,7 @@ class SimCLR(keras.Model):
         # scaled per replica by keras.losses.Loss; regularisation terms are scaled the same way.
         loss = self.contrastive_loss(z1, z2)
         self._track_accuracy(z1, z2)
-        return loss + scale_for_replicas(sum(self.losses)) if self.losses else loss
+        return with_model_losses(self, loss)
 
     def _track_accuracy(self, z1, z2):
         # Top-1 over the global batch: is the other view the most similar of the 2N-1 candidates

@@ -13,7 +13,7 @@ from kssl.checks import check_int, check_positive, check_range_pair
 from kssl.errors import ArgumentError
 from kssl.heads.projection_head import ProjectionHead
 from kssl.heads.prototypes import Prototypes
-from kssl.losses.cross_replica import on_global_batch
+from kssl.losses.cross_replica import on_global_batch, with_model_losses
 from kssl.losses.sinkhorn import sinkhorn
 from kssl.losses.swav_loss import SwAVLoss
 from kssl.saving import components_config, components_from_config
@@ -138,7 +138,7 @@ class SwAV(keras.Model):
         codes = ops.stack([self.compute_codes(scores[:, a]) for a in range(2)], axis=1)
         loss = self.swav_loss(codes, scores)
         self._track_usage(scores[:, 0])
-        return loss + sum(self.losses) if self.losses else loss
+        return with_model_losses(self, loss)
 
     def _track_usage(self, scores):
         usage = ops.mean(ops.one_hot(ops.argmax(scores, axis=-1), self.n_prototypes), axis=0)

@@ -13,7 +13,7 @@ from kssl.errors import ArgumentError, RecipeError
 from kssl.heads.gaussian_latent import GaussianLatent
 from kssl.heads.vae_decoder import DECODER_TYPES, VAEDecoder
 from kssl.losses.bernoulli_nll import BernoulliNLLLoss, bernoulli_nll
-from kssl.losses.cross_replica import scale_for_replicas
+from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_density, gaussian_kl
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
 from kssl.saving import components_config, components_from_config
@@ -170,7 +170,7 @@ class VAE(keras.Model):
             self.kl_steps.assign_add(ops.ones((), dtype="float32"))
         loss = reconstruction + ops.cast(beta, reconstruction.dtype) * kl
         self._track(target, decoded, mean, log_var, beta)
-        return loss + scale_for_replicas(sum(self.losses)) if self.losses else loss
+        return with_model_losses(self, loss)
 
     def _track(self, target, decoded, mean, log_var, beta):
         rec = self._reconstruction_nll(target, decoded)

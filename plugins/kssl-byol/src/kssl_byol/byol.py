@@ -7,6 +7,7 @@ from keras import ops
 
 from kssl.checks import check_bool, check_int, check_probability
 from kssl.errors import ArgumentError
+from kssl.losses.cross_replica import with_model_losses
 from kssl.saving import components_config, components_from_config
 from kssl_byol.byol_loss import BYOLLoss
 from kssl_byol.momentum_update import MomentumUpdate
@@ -142,7 +143,7 @@ class BYOL(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         p1, p2, t1, t2 = y_pred[0], y_pred[1], y_pred[2], y_pred[3]
         loss = self.byol_loss(t2, p1) + self.byol_loss(t1, p2)  # symmetrised, as in the paper
-        return loss + sum(self.losses) if self.losses else loss
+        return with_model_losses(self, loss)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kwargs):
         """``keras.Model.fit`` plus the :class:`MomentumUpdate` callback (unless one is passed)."""

@@ -11,6 +11,7 @@ from keras import ops
 
 from kssl.checks import check_bool, check_int
 from kssl.errors import ArgumentError
+from kssl.losses.cross_replica import with_model_losses
 from kssl.saving import components_config, components_from_config
 
 NUM_ROTATIONS = 4  # 0, 90, 180 and 270 degrees
@@ -92,7 +93,7 @@ class RotNet(keras.Model):
         labels = ops.repeat(ops.arange(NUM_ROTATIONS, dtype="int32"), n)  # the order rotate_batch uses
         self.rotation_accuracy.update_state(labels, y_pred)
         loss = self.rotation_loss(labels, ops.cast(y_pred, "float32"))
-        return loss + sum(self.losses) if self.losses else loss
+        return with_model_losses(self, loss)
 
     def get_config(self):
         config = super().get_config()

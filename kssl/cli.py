@@ -21,22 +21,19 @@ def _fail(message: str, code: int = 2):
     sys.exit(code)
 
 
-def _peek_backend(source) -> str | None:
-    """The recipe's ``backend:`` key, read without validating anything else."""
-    import yaml
-
-    from kssl.recipe import resolve_source
+def _peek_backend(source, overrides=()) -> str | None:
+    """The recipe's ``backend:`` key (``--set`` overrides applied), read without importing Keras."""
+    from kssl.recipe import load_recipe
 
     try:
-        data = yaml.safe_load(resolve_source(source).read_text(encoding="utf-8"))
-    except Exception:
+        return load_recipe(source, overrides).get("backend")
+    except KsslError:
         return None  # the real load reports the problem
-    return data.get("backend") if isinstance(data, dict) else None
 
 
-def select_backend(requested: str | None, source=None) -> str:
-    """Fix the Keras backend before Keras is imported: --backend, then the recipe, then $KERAS_BACKEND."""
-    backend = requested or (_peek_backend(source) if source is not None else None) or os.environ.get("KERAS_BACKEND") or "tensorflow"
+def select_backend(requested: str | None, source=None, overrides=()) -> str:
+    """Fix the Keras backend before Keras is imported: --backend, then the recipe (and --set), then $KERAS_BACKEND."""
+    backend = requested or (_peek_backend(source, overrides) if source is not None else None) or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
         from kssl.errors import did_you_mean
 
@@ -103,7 +100,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
     else:
         if not recipe:
             raise KsslError("missing RECIPE: give a recipe path or a zoo name, e.g. `kssl train simclr` (see `kssl zoo`).")
-        select_backend(backend, recipe)
+        select_backend(backend, recipe, overrides)
         run_dir = training.train(recipe, overrides, output_dir=output_dir, epochs=epochs)
     click.echo(str(run_dir))
 
@@ -114,7 +111,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
 @_backend
 def validate(recipe, overrides, backend):
     """Check RECIPE (keys, components, arguments, data) without training."""
-    select_backend(backend, recipe)
+    select_backend(backend, recipe, overrides)
     from kssl.builder import build_all
 
     built = build_all(recipe, overrides)

@@ -74,6 +74,9 @@ def test_set_on_missing_path_and_unknown_backend(run, tiny_recipe, write_recipe)
     path = write_recipe(tiny_recipe)
     _assert_bad_input(run("validate", path, "--set", "optimiser.lr=1"), "optimiser")
     _assert_bad_input(run("validate", path, "--backend", "theano"), "--backend", "theano", "tensorflow")
+    # --set backend=... is read before Keras loads, like the recipe's own key (here Keras is loaded with tensorflow)
+    _assert_bad_input(run("validate", path, "--set", "backend=jax"), "jax backend was requested", "already loaded with tensorflow")
+    _assert_bad_input(run("validate", path, "--set", "backend=theano"), "backend", "theano")
 
 
 def test_validate_ok_with_set(run, tiny_recipe, write_recipe):

@@ -102,10 +102,19 @@ def get_plugin_manager(extra_plugins=()) -> tuple[pluggy.PluginManager, Registry
                 continue
             try:
                 plugin = ep.load()
-                pm.register(plugin, name=f"{dist}:{ep.name}")
             except Exception as exc:  # a broken plugin must not take kssl down
                 registry.broken.append(BrokenPlugin(ep.name, dist, f"failed to import: {_short_reason(exc)}"))
                 continue
+            if getattr(getattr(plugin, "__spec__", None), "_initializing", False):
+                # The plugin is still being imported (it imported kssl, whose import loads the
+                # registry): its hook is not defined yet. Leave it out of this registry and do not
+                # cache the registry, so the next get_registry() call sees the finished plugin.
+                registry.incomplete = True
+                continue
+            if not hasattr(plugin, hookspecs.kssl_register.__name__):
+                registry.broken.append(BrokenPlugin(ep.name, dist, f"{ep.value} defines no kssl_register hook"))
+                continue
+            pm.register(plugin, name=f"{dist}:{ep.name}")
             providers[id(plugin)] = (ep.name, dist)
 
     for i, plugin in enumerate(extra_plugins):
@@ -132,12 +141,9 @@ def get_plugin_manager(extra_plugins=()) -> tuple[pluggy.PluginManager, Registry
 def get_registry() -> Registry:
     """The process-wide registry (loaded once, on first use)."""
     global _REGISTRY
-    if _REGISTRY is None:
-        _, _REGISTRY = get_plugin_manager()
-    return _REGISTRY
-
-
-def reset_registry() -> None:
-    """Forget the cached registry (tests; after installing a plugin in-process)."""
-    global _REGISTRY
-    _REGISTRY = None
+    if _REGISTRY is not None:
+        return _REGISTRY
+    _, registry = get_plugin_manager()
+    if not registry.incomplete:
+        _REGISTRY = registry
+    return registry

@@ -42,6 +42,7 @@ class Registry:
         self._kinds = list(KINDS)
         self._entries: dict[tuple[str, str], Entry] = {}
         self.broken: list[BrokenPlugin] = []
+        self.incomplete = False  # a plugin was still mid-import when this registry was loaded
         self._provider = "kssl"
         self._staged: list[Entry] | None = None
 

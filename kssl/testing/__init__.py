@@ -14,7 +14,8 @@ they read naturally in a pytest test::
     def test_the_zoo_recipe_trains_one_step(tmp_path):
         smoke_test_recipe("rotnet", ["data.limit=128"], output_dir=tmp_path)
 
-``import kssl.testing`` does not import Keras; the helpers do when called.
+``import kssl.testing`` imports kssl, which loads the plugin registry (and Keras):
+set ``KERAS_BACKEND`` first when a test needs a particular backend.
 """
 
 from kssl.testing.components import (

@@ -68,3 +68,22 @@ def test_loss_class_round_trips():
     loss = NTXentLoss(0.25)
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(again, NTXentLoss) and again.temperature == 0.25
+
+
+def test_simclr_contrastive_accuracy_matches_numpy():
+    from kssl.pretext.simclr import SimCLR
+
+    rng = np.random.default_rng(3)
+    z1 = rng.normal(size=(6, 4)).astype("float32")
+    z2 = (z1 + rng.normal(scale=0.8, size=z1.shape)).astype("float32")
+    encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    model = SimCLR(encoder, projection_dim=4, projection_hidden_dims=[])
+    model._track_accuracy(z1, z2)
+    # numpy: for each anchor z1[i], is z2[i] the most cosine-similar among z2[*] and z1[j != i]?
+    a = z1 / np.linalg.norm(z1, axis=1, keepdims=True)
+    b = z2 / np.linalg.norm(z2, axis=1, keepdims=True)
+    same = a @ a.T
+    np.fill_diagonal(same, -np.inf)
+    expected = np.mean(np.argmax(np.concatenate([a @ b.T, same], axis=1), axis=1) == np.arange(6))
+    assert 0.0 < expected < 1.0  # a case where some anchors miss
+    assert float(model.contrastive_accuracy.result()) == pytest.approx(expected)

@@ -12,6 +12,24 @@ from keras import ops
 from kssl.losses.cross_replica import all_gather
 
 
+def nt_xent_logits(z1, z2, temperature: float = 0.1):
+    """The (2N, 2N) similarity logits of NT-Xent and each anchor's positive, shape (2N,).
+
+    Rows of ``concat([z1, z2])`` are L2-normalised (in float32) and their cosine
+    similarities divided by ``temperature``; an anchor's own column is pushed to
+    -1e9 so it is never its own candidate. Anchor ``i`` (a view in ``z1``) has its
+    positive at ``N + i`` and anchor ``N + i`` at ``i``.
+    """
+    z = ops.cast(ops.concatenate([z1, z2], axis=0), "float32")
+    z = z / ops.maximum(ops.norm(z, axis=1, keepdims=True), 1e-12)
+    n2 = ops.shape(z)[0]
+    n = n2 // 2
+    logits = ops.matmul(z, ops.transpose(z)) / temperature
+    logits = logits - ops.eye(n2, dtype=logits.dtype) * 1e9
+    positives = ops.concatenate([ops.arange(n, n2), ops.arange(0, n)], axis=0)
+    return logits, positives
+
+
 def nt_xent(z1, z2, temperature: float = 0.1):
     """Per-sample NT-Xent loss of two batches of projections, shape (2N,).
 
@@ -20,15 +38,7 @@ def nt_xent(z1, z2, temperature: float = 0.1):
     by ``temperature``, and each of the 2N anchors is scored with a softmax
     cross-entropy over its 2N-1 candidates. The batch mean is the paper's loss.
     """
-    z = ops.concatenate([z1, z2], axis=0)
-    z = ops.cast(z, "float32")
-    z = z / ops.maximum(ops.norm(z, axis=1, keepdims=True), 1e-12)
-    n2 = ops.shape(z)[0]
-    n = n2 // 2
-    logits = ops.matmul(z, ops.transpose(z)) / temperature
-    # An anchor is never its own candidate.
-    logits = logits - ops.eye(n2, dtype=logits.dtype) * 1e9
-    positives = ops.concatenate([ops.arange(n, n2), ops.arange(0, n)], axis=0)
+    logits, positives = nt_xent_logits(z1, z2, temperature)
     return keras.losses.sparse_categorical_crossentropy(positives, logits, from_logits=True)
 
 

@@ -8,7 +8,7 @@ from keras import ops
 from kssl.checks import check_int, check_positive
 from kssl.heads.projection_head import ProjectionHead
 from kssl.losses.cross_replica import all_gather, with_model_losses
-from kssl.losses.nt_xent import NTXentLoss
+from kssl.losses.nt_xent import NTXentLoss, nt_xent_logits
 from kssl.saving import components_config, components_from_config
 
 
@@ -79,16 +79,11 @@ class SimCLR(keras.Model):
 
     def _track_accuracy(self, z1, z2):
         # Top-1 over the global batch: is the other view the most similar of the 2N-1 candidates
-        # for each anchor of z1? In float32: under mixed precision 1e9 overflows float16.
-        z1 = all_gather(ops.cast(z1, "float32"))
-        z2 = all_gather(ops.cast(z2, "float32"))
-        a = z1 / ops.maximum(ops.norm(z1, axis=1, keepdims=True), 1e-12)
-        b = z2 / ops.maximum(ops.norm(z2, axis=1, keepdims=True), 1e-12)
-        n = ops.shape(a)[0]
-        cross = ops.matmul(a, ops.transpose(b))
-        same = ops.matmul(a, ops.transpose(a)) - ops.eye(n, dtype=a.dtype) * 1e9
-        best = ops.argmax(ops.concatenate([cross, same], axis=1), axis=1)
-        hits = ops.cast(ops.equal(best, ops.arange(n, dtype=best.dtype)), "float32")
+        # for each anchor of z1? (The temperature does not change the argmax.)
+        logits, positives = nt_xent_logits(all_gather(z1), all_gather(z2), 1.0)
+        n = ops.shape(logits)[0] // 2
+        best = ops.argmax(logits[:n], axis=1)
+        hits = ops.cast(ops.equal(best, ops.cast(positives[:n], best.dtype)), "float32")
         self.contrastive_accuracy.update_state(hits)
 
     def get_config(self):

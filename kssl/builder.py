@@ -113,14 +113,10 @@ def build_model(recipe: dict, data, registry=None, seed: int | None = None):
     return model
 
 
-def build_all(source, overrides=(), registry=None, data=None) -> Built:
-    """Load the recipe, the data, the model and the evaluators."""
+def build_inputs(recipe: dict, registry=None, data=None):
+    """The data and the evaluators of a loaded recipe, checked (non-empty data, labels for evaluators that need them)."""
     from kssl.plugins import get_registry
 
-    from kssl.distribution import configure
-
-    recipe = load_recipe(source, overrides)
-    configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     registry = registry or get_registry()
     if data is None:
         data = make_component(registry, "dataset", recipe["data"], "data")
@@ -134,6 +130,16 @@ def build_all(source, overrides=(), registry=None, data=None) -> Built:
                 f"evaluator {recipe['eval'][i]['type']!r} needs labeled train and test splits, but data "
                 f"{recipe['data']['type']!r} has no labels. Use a labeled dataset or remove this evaluator.",
             )
+    return data, evaluators
+
+
+def build_all(source, overrides=(), registry=None, data=None) -> Built:
+    """Load the recipe, the data, the model and the evaluators."""
+    from kssl.distribution import configure
+
+    recipe = load_recipe(source, overrides)
+    configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
+    data, evaluators = build_inputs(recipe, registry, data)
     model = build_model(recipe, data, registry)
     return Built(recipe=recipe, data=data, model=model, evaluators=evaluators)
 

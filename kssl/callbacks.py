@@ -13,14 +13,16 @@ from kssl.run_dir import atomic_save_model
 _CKPT = re.compile(r"^epoch-(\d+)\.keras$")
 
 
+def checkpoints(checkpoint_dir) -> list[tuple[int, Path]]:
+    """``(epochs_done, path)`` of every complete checkpoint, oldest first (temporary files excluded)."""
+    found = ((_CKPT.match(p.name), p) for p in Path(checkpoint_dir).glob("epoch-*.keras"))
+    return sorted((int(m.group(1)), p) for m, p in found if m)
+
+
 def latest_checkpoint(checkpoint_dir) -> tuple[Path, int] | None:
     """``(path, epochs_done)`` of the newest complete checkpoint, or None."""
-    best = None
-    for p in Path(checkpoint_dir).glob("epoch-*.keras"):
-        m = _CKPT.match(p.name)
-        if m and (best is None or int(m.group(1)) > best[1]):
-            best = (p, int(m.group(1)))
-    return best
+    done = checkpoints(checkpoint_dir)
+    return (done[-1][1], done[-1][0]) if done else None
 
 
 class NonFiniteLossStop(keras.callbacks.Callback):
@@ -62,8 +64,5 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         atomic_save_model(self.model, self.checkpoint_dir / f"epoch-{epoch + 1:04d}.keras")
-        done = sorted(
-            (int(m.group(1)), p) for p in self.checkpoint_dir.glob("epoch-*.keras") if (m := _CKPT.match(p.name))
-        )
-        for _, old in done[: -self.keep]:
+        for _, old in checkpoints(self.checkpoint_dir)[: -self.keep]:
             old.unlink(missing_ok=True)

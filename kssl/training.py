@@ -109,7 +109,9 @@ def train(source, overrides=(), output_dir="runs", epochs: int | None = None) ->
         _log_augmented_views(built.model, built.data, run_dir / "logs", recipe["train"]["log_images"])
         return _fit_and_finish(run_dir, recipe, built.model, built.data, built.evaluators, initial_epoch=0)
     except KsslError:
-        if not any((run_dir / "checkpoints").glob("epoch-*.keras")):
+        from kssl.callbacks import checkpoints
+
+        if not checkpoints(run_dir / "checkpoints"):
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping: leave nothing half-written
         raise
 
@@ -118,8 +120,9 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     """Continue an interrupted run from its newest checkpoint."""
     import keras
 
-    from kssl.builder import build_all
+    from kssl.builder import build_inputs, build_model
     from kssl.callbacks import latest_checkpoint
+    from kssl.distribution import configure
     from kssl.run_dir import atomic_write_text
 
     run_dir = Path(run_dir)
@@ -133,10 +136,11 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     found = latest_checkpoint(run_dir / "checkpoints")
     if (run_dir / "metrics.json").exists() and (found is None or found[1] >= recipe["train"]["epochs"]):
         raise KsslError(f"--resume {str(run_dir)!r}: this run already finished. Raise --epochs to train further, or start a new run.")
-    built = build_all(recipe, registry=None)
+    configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
+    data, evaluators = build_inputs(recipe)
     if found is None:
         _say("no checkpoint yet: starting from epoch 0")
-        model, initial_epoch = built.model, 0
+        model, initial_epoch = build_model(recipe, data), 0
     else:
         path, initial_epoch = found
         _say(f"resuming from {path.name} ({initial_epoch} epochs done)")
@@ -146,7 +150,7 @@ def resume(run_dir, epochs: int | None = None) -> Path:
             model = keras.models.load_model(path)
             placement.prepare(model)
     atomic_write_text(recipe_path, dump_recipe(recipe))  # records a raised --epochs
-    return _fit_and_finish(run_dir, recipe, model, built.data, built.evaluators, initial_epoch=initial_epoch)
+    return _fit_and_finish(run_dir, recipe, model, data, evaluators, initial_epoch=initial_epoch)
 
 
 def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initial_epoch: int) -> Path:
@@ -216,8 +220,7 @@ def evaluate_run(run_dir) -> dict:
     """Re-score a finished run's saved model with its recipe's evaluators."""
     import keras
 
-    from kssl.builder import make_component
-    from kssl.plugins import get_registry
+    from kssl.builder import build_inputs
 
     run_dir = Path(run_dir)
     if not (run_dir / "recipe.yaml").is_file():
@@ -225,9 +228,7 @@ def evaluate_run(run_dir) -> dict:
     if not (run_dir / "model.keras").is_file():
         raise KsslError(f"{str(run_dir)!r}: has no model.keras: the run did not finish. Resume it with `kssl train --resume {run_dir}`.")
     recipe = load_recipe(run_dir / "recipe.yaml")
-    registry = get_registry()
-    data = make_component(registry, "dataset", recipe["data"], "data")
-    evaluators = [make_component(registry, "evaluator", s, f"eval.{i}", data.factory_context()) for i, s in enumerate(recipe["eval"])]
+    data, evaluators = build_inputs(recipe)
     if not evaluators:
         raise KsslError(f"{run_dir / 'recipe.yaml'}: the recipe lists no evaluators (eval: [...]); nothing to score.")
     model = keras.models.load_model(run_dir / "model.keras")

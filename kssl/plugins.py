@@ -44,6 +44,17 @@ def _entry_points():
     return list(metadata.entry_points(group=hookspecs.PROJECT_NAME))
 
 
+def _enabled(entry_points):
+    """``(entry point, distribution name)`` of each of ``entry_points`` that KSSL_DISABLE_PLUGINS leaves on."""
+    disabled = _disabled()
+    if disabled is True:
+        return
+    for ep in entry_points:
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        if ep.name not in disabled and dist not in disabled:
+            yield ep, dist
+
+
 ZOO_GROUP = "kssl.zoo"
 
 
@@ -63,14 +74,8 @@ def _package_folder(dotted: str) -> Path | None:
 
 def plugin_zoo_recipes() -> dict[str, tuple[Path, str]]:
     """Zoo recipes contributed by plugins: name -> (path, distribution). Disabled plugins are skipped."""
-    disabled = _disabled()
-    if disabled is True:
-        return {}
     recipes: dict[str, tuple[Path, str]] = {}
-    for ep in metadata.entry_points(group=ZOO_GROUP):
-        dist = ep.dist.name if ep.dist is not None else ep.name
-        if ep.name in disabled or dist in disabled:
-            continue
+    for ep, dist in _enabled(metadata.entry_points(group=ZOO_GROUP)):
         folder = _package_folder(ep.value)
         for path in sorted(folder.glob("*.yaml")) if folder is not None else []:
             recipes.setdefault(path.stem, (path, dist))
@@ -82,8 +87,8 @@ def _short_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def get_plugin_manager(extra_plugins=()) -> tuple[pluggy.PluginManager, Registry]:
-    """Load built-ins, entry points and ``extra_plugins`` (modules or objects) into a new registry."""
+def get_plugin_manager(extra_plugins=(), entry_points: bool = True) -> tuple[pluggy.PluginManager, Registry]:
+    """Load built-ins, entry points (unless ``entry_points=False``) and ``extra_plugins`` (modules or objects) into a new registry."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     registry = Registry()
@@ -94,28 +99,23 @@ def get_plugin_manager(extra_plugins=()) -> tuple[pluggy.PluginManager, Registry
         pm.register(module, name=module_name)
         providers[id(module)] = (module_name, "kssl")
 
-    disabled = _disabled()
-    if disabled is not True:
-        for ep in _entry_points():
-            dist = ep.dist.name if ep.dist is not None else ep.name
-            if ep.name in disabled or dist in disabled:
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not take kssl down
-                registry.broken.append(BrokenPlugin(ep.name, dist, f"failed to import: {_short_reason(exc)}"))
-                continue
-            if getattr(getattr(plugin, "__spec__", None), "_initializing", False):
-                # The plugin is still being imported (it imported kssl, whose import loads the
-                # registry): its hook is not defined yet. Leave it out of this registry and do not
-                # cache the registry, so the next get_registry() call sees the finished plugin.
-                registry.incomplete = True
-                continue
-            if not hasattr(plugin, hookspecs.kssl_register.__name__):
-                registry.broken.append(BrokenPlugin(ep.name, dist, f"{ep.value} defines no kssl_register hook"))
-                continue
-            pm.register(plugin, name=f"{dist}:{ep.name}")
-            providers[id(plugin)] = (ep.name, dist)
+    for ep, dist in _enabled(_entry_points() if entry_points else ()):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take kssl down
+            registry.broken.append(BrokenPlugin(ep.name, dist, f"failed to import: {_short_reason(exc)}"))
+            continue
+        if getattr(getattr(plugin, "__spec__", None), "_initializing", False):
+            # The plugin is still being imported (it imported kssl, whose import loads the
+            # registry): its hook is not defined yet. Leave it out of this registry and do not
+            # cache the registry, so the next get_registry() call sees the finished plugin.
+            registry.incomplete = True
+            continue
+        if not hasattr(plugin, hookspecs.kssl_register.__name__):
+            registry.broken.append(BrokenPlugin(ep.name, dist, f"{ep.value} defines no kssl_register hook"))
+            continue
+        pm.register(plugin, name=f"{dist}:{ep.name}")
+        providers[id(plugin)] = (ep.name, dist)
 
     for i, plugin in enumerate(extra_plugins):
         name = getattr(plugin, "__name__", f"plugin-{i}")

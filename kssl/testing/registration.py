@@ -12,22 +12,10 @@ def check_registered(kind: str, name: str, *, distribution: str | None = None, m
     With ``module`` (your plugin module, not installed) only its hook is added to
     the built-ins. Fails if the plugin is reported broken or the name is ambiguous.
     """
-    import os
-
     from kssl.plugins import get_plugin_manager
 
-    if module is None:
-        _, registry = get_plugin_manager()
-    else:  # the module alone, even if its distribution is installed too (no entry points)
-        saved = os.environ.get("KSSL_DISABLE_PLUGINS")
-        os.environ["KSSL_DISABLE_PLUGINS"] = "1"
-        try:
-            _, registry = get_plugin_manager([module])
-        finally:
-            if saved is None:
-                del os.environ["KSSL_DISABLE_PLUGINS"]
-            else:
-                os.environ["KSSL_DISABLE_PLUGINS"] = saved
+    # with a module: the module alone, even if its distribution is installed too (no entry points)
+    _, registry = get_plugin_manager([] if module is None else [module], entry_points=module is None)
     provider = getattr(module, "__kssl_provider__", getattr(module, "__name__", None)) if module is not None else distribution
     broken = [b for b in registry.broken if b.provider == provider]
     assert not broken, "plugin(s) failed to load: " + "; ".join(f"{b.provider} ({b.name}): {b.reason}" for b in broken)

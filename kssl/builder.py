@@ -30,38 +30,43 @@ def _parameters(factory):
 
 
 def make_component(registry, kind: str, spec: dict, path: str, context: dict | None = None, objects: dict | None = None):
-    """Call the factory ``spec['type']`` of ``kind`` with the spec's arguments.
-
-    ``context`` values (input_shape, num_classes, ...) and ``objects`` (encoder,
-    augmenter) are passed only when the factory's signature names them. Errors
-    name the key path, e.g. ``pretext.temperature``.
-    """
+    """Call the factory ``spec['type']`` of ``kind`` with the spec's arguments (see :func:`call_factory`)."""
     spec = dict(spec)
     name = spec.pop("type")
     try:
         entry = registry.entry(kind, name)
     except KsslError as exc:
         raise RecipeError(f"{path}.type", str(exc)) from None
-    factory = entry.factory
+    return call_factory(entry.factory, spec, path, f"{kind} {name!r}", context, objects, provider=entry.provider)
+
+
+def call_factory(factory, args: dict, path: str, what: str, context: dict | None = None, objects: dict | None = None, provider: str = "kssl"):
+    """``factory(**args)`` with the recipe's arguments checked against its signature.
+
+    ``context`` values (input_shape, num_classes, ...) and ``objects`` (encoder,
+    augmenter) are passed only when the factory's signature names them. Errors
+    name the key path, e.g. ``pretext.temperature``; ``what`` names the component
+    in messages (``pretext 'simclr'``).
+    """
+    context, objects = context or {}, objects or {}
     params, opaque = _parameters(factory)
     if not opaque:
-        for key in spec:
-            if key not in params or key in (objects or {}):
-                allowed = [p for p in params if p not in (objects or {}) and p not in (context or {})]
+        for key in args:
+            if key not in params or key in objects:
+                allowed = [p for p in params if p not in objects and p not in context]
                 raise RecipeError(
                     f"{path}.{key}",
-                    f"unknown argument for {kind} {name!r}.{did_you_mean(key, allowed)} "
-                    f"Its arguments: {', '.join(allowed) or '(none)'}.",
+                    f"unknown argument for {what}.{did_you_mean(key, allowed)} Its arguments: {', '.join(allowed) or '(none)'}.",
                 )
-    kwargs = dict(spec)
-    for source in (context or {}), (objects or {}):
+    kwargs = dict(args)
+    for source in context, objects:
         for key, value in source.items():
             if key in params and key not in kwargs:
                 kwargs[key] = value
     if not opaque:
         for pname, p in params.items():
             if p.default is inspect.Parameter.empty and pname not in kwargs and pname != "self":
-                raise RecipeError(f"{path}.{pname}", f"missing required argument of {kind} {name!r}. Add `{pname}: ...` to the {path} section.")
+                raise RecipeError(f"{path}.{pname}", f"missing required argument of {what}. Add `{pname}: ...` to the {path} section.")
     try:
         return factory(**kwargs)
     except ArgumentError as exc:
@@ -69,7 +74,7 @@ def make_component(registry, kind: str, spec: dict, path: str, context: dict | N
     except KsslError:
         raise
     except (TypeError, ValueError) as exc:
-        raise RecipeError(path, f"could not build {kind} {name!r} ({entry.provider}): {exc}") from None
+        raise RecipeError(path, f"could not build {what} ({provider}): {exc}") from None
 
 
 def _configure_precision(recipe: dict) -> None:

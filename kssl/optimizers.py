@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 
 from kssl.checks import check_int, check_number, check_positive
-from kssl.errors import ArgumentError, RecipeError, did_you_mean
+from kssl.errors import ArgumentError, did_you_mean
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "lamb", "rmsprop")
 
@@ -64,14 +63,9 @@ def make_optimizer(
 
 def optimizer_from_recipe(spec: dict, steps_total: int | None = None):
     """``spec`` is the recipe's optimizer section; errors name ``optimizer.<key>``."""
+    from kssl.builder import call_factory
+
     spec = dict(spec)
-    allowed = list(inspect.signature(make_optimizer).parameters)
-    for key in spec:
-        if key not in allowed:
-            raise RecipeError(f"optimizer.{key}", f"unknown optimizer argument.{did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}.")
     if spec.get("schedule") == "cosine" and spec.get("decay_steps") is None and steps_total:
         spec["decay_steps"] = max(1, int(steps_total) - int(spec.get("warmup_steps", 0) or 0))
-    try:
-        return make_optimizer(**spec)
-    except ArgumentError as exc:
-        raise RecipeError(f"optimizer.{exc.argument}", exc.message) from None
+    return call_factory(make_optimizer, spec, "optimizer", "the optimizer")

@@ -128,3 +128,15 @@ def test_train_end_to_end_then_eval_and_resume_guard(run, tiny_recipe, write_rec
 
 def test_eval_of_non_run_dir(run, tmp_path):
     _assert_bad_input(run("eval", tmp_path), "not a kssl run directory")
+
+
+@pytest.mark.parametrize(
+    "setting, fragments",
+    [
+        ("optimizer.lr=0.1", ["optimizer.lr", "unknown argument for the optimizer", "learning_rate"]),
+        ("optimizer.learning_rate=-1", ["optimizer.learning_rate", "-1"]),
+        ("optimizer.type=adamax", ["optimizer.type", "adamax", "adamw"]),
+    ],
+)
+def test_bad_optimizer_settings(run, tiny_recipe, write_recipe, setting, fragments):
+    _assert_bad_input(run("validate", write_recipe(tiny_recipe), "--set", setting), *fragments)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-UNDER_TEST = "component_under_test"
-
 
 def tiny_images(n: int = 8, size: int = 16, channels: int = 1, seed: int = 0) -> np.ndarray:
     """``n`` random float32 images (n, size, size, channels) in [0, 1]."""
@@ -31,19 +29,15 @@ def tiny_encoder(input_shape=(16, 16, 1), features: int = 8):
 def build_component(kind: str, factory, args: dict | None = None, *, context: dict | None = None, objects: dict | None = None):
     """Call ``factory`` exactly as a recipe section ``{type: ..., **args}`` would.
 
-    The factory is registered in a scratch registry and built with
-    :func:`kssl.builder.make_component`: recipe arguments are checked against its
-    signature, ``context`` values (``input_shape``, ``num_classes``, ...) and
-    ``objects`` (``encoder``, ``augmenter``) are passed only when it names them, and
-    an ``ArgumentError`` comes back as a ``RecipeError`` naming ``<kind>.<argument>``.
+    The factory is built with :func:`kssl.builder.call_factory`, as the builder does:
+    recipe arguments are checked against its signature, ``context`` values
+    (``input_shape``, ``num_classes``, ...) and ``objects`` (``encoder``,
+    ``augmenter``) are passed only when it names them, and an ``ArgumentError``
+    comes back as a ``RecipeError`` naming ``<kind>.<argument>``.
     """
-    from kssl.builder import make_component
-    from kssl.registry import Registry
+    from kssl.builder import call_factory
 
-    registry = Registry()
-    registry.add_kind(kind)
-    registry.add(kind, UNDER_TEST, factory)
-    return make_component(registry, kind, {"type": UNDER_TEST, **(args or {})}, kind, context or {}, objects or {})
+    return call_factory(factory, dict(args or {}), kind, f"{kind} {getattr(factory, '__name__', 'factory')!r}", context, objects)
 
 
 def _numpy(value):

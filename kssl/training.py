@@ -188,14 +188,17 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
 
     metrics = {}
     if evaluators:
-        _say("evaluating the trained model")
-        metrics = evaluate(model, data, evaluators)
-        _say("evaluating a randomly initialised model for comparison")
-        baseline = build_model(recipe, data)  # same seed: the weights training started from
-        metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, evaluators).items()})
-        for evaluator in evaluators:
-            if hasattr(evaluator, "write_artifacts"):
-                evaluator.write_artifacts(run_dir, model, data)
+        from kssl.eval.features import cached_features
+
+        with cached_features():  # the evaluators and their pictures embed each split once per model
+            _say("evaluating the trained model")
+            metrics = evaluate(model, data, evaluators)
+            for evaluator in evaluators:
+                if hasattr(evaluator, "write_artifacts"):
+                    evaluator.write_artifacts(run_dir, model, data)
+            _say("evaluating a randomly initialised model for comparison")
+            baseline = build_model(recipe, data)  # same seed: the weights training started from
+            metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, evaluators).items()})
         _log_scalars(run_dir / "logs", metrics, step=epochs)
     losses = history.history.get("loss") or []
     summary = {
@@ -232,4 +235,7 @@ def evaluate_run(run_dir) -> dict:
     if not evaluators:
         raise KsslError(f"{run_dir / 'recipe.yaml'}: the recipe lists no evaluators (eval: [...]); nothing to score.")
     model = keras.models.load_model(run_dir / "model.keras")
-    return evaluate(model, data, evaluators)
+    from kssl.eval.features import cached_features
+
+    with cached_features():
+        return evaluate(model, data, evaluators)

@@ -8,7 +8,7 @@ import numpy as np
 
 from kssl.checks import check_bool, check_choice, check_int
 from kssl.errors import ArgumentError, KsslError
-from kssl.eval._labels import require_labels
+from kssl.eval._labels import labeled_features, require_labels
 from kssl.eval.cluster_metrics import clustering_scores, usage_entropy
 from kssl.eval.features import embed
 
@@ -103,10 +103,8 @@ class ClusteringEvaluator:
 
     # -- the evaluator contract -----------------------------------------
     def evaluate(self, model, data) -> dict:
-        require_labels(self.name, data)
+        train, _, test, _ = labeled_features(self.name, model, data)
         k = self._k(data)
-        train = embed(model, data.x_train, data.batch_size)
-        test = embed(model, data.x_test, data.batch_size)
         scores = {f"kmeans_{m}": v for m, v in clustering_scores(data.y_test, self.kmeans_predict(train, test, k)).items()}
         if hasattr(model, "predict_clusters"):
             own = np.asarray(model.predict_clusters(data.x_test), dtype=np.int64)

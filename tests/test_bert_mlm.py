@@ -223,7 +223,7 @@ def test_masked_lm_evaluator_against_closed_forms():
     p = {"the": 4 / 24, "cat": 2 / 24, "sat": 1 / 24, "on": 1 / 24, "a": 1 / 24}
     targets = ["the", "cat", "sat", "on", "a", "the"]
     assert scores["masked_lm_unigram_perplexity"] == pytest.approx(math.exp(-np.mean([math.log(p[t]) for t in targets])))
-    positions, weights = select_positions(None, np.array([[0, 1, 1, 1, 1, 0], [0, 1, 0, 0, 0, 0]], bool), 0.5, seed=1)
+    positions, weights = select_positions(np.array([[0, 1, 1, 1, 1, 0], [0, 1, 0, 0, 0, 0]], bool), 0.5, seed=1)
     assert weights.sum(axis=1).tolist() == [2, 1] and set(positions[0][:2]) <= {1, 2, 3, 4} and positions[1, 0] == 1
     with pytest.raises(KsslError, match="masked language model"):
         MaskedLMEvaluator().evaluate(object(), data)

@@ -12,7 +12,7 @@ from kssl.pretext.masked_lm import pad_batch
 
 
 
-def select_positions(token_ids, eligible, rate: float, seed: int = 0):
+def select_positions(eligible, rate: float, seed: int = 0):
     """Deterministic masked positions: ``ceil(rate * n)`` of each row's ``n`` eligible positions.
 
     Returns ``(positions, weights)`` of shape (N, M), M the largest count; rows with
@@ -86,7 +86,7 @@ class MaskedLMEvaluator:
         special = np.asarray(model.special_token_ids)
         test = model.tokenize(data.x_test, self.batch_size)
         eligible = test["padding_mask"].astype(bool) & ~np.isin(test["token_ids"], special)
-        positions, weights = select_positions(test["token_ids"], eligible, rate, self.seed)
+        positions, weights = select_positions(eligible, rate, self.seed)
         labels = np.take_along_axis(test["token_ids"], positions, axis=1)
         masked = test["token_ids"].copy()
         rows = np.repeat(np.arange(len(masked))[:, None], positions.shape[1], axis=1)

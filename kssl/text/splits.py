@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from kssl.checks import check_bool, check_int, check_number
+from kssl.checks import check_bool, check_int
+from kssl.data._prep import common_args
 from kssl.data.splits import DataSplits
 from kssl.errors import ArgumentError
 from kssl.text.vocabulary import MIN_VOCABULARY_SIZE, learn_vocabulary, read_vocabulary, resolve_vocabulary_path
@@ -17,11 +18,7 @@ MIN_SEQUENCE_LENGTH = 3  # [CLS], one token, [SEP]
 
 def check_text_args(batch_size, test_fraction, seed, limit, vocabulary_size, vocabulary, lowercase, sequence_length) -> None:
     """Check the arguments every text dataset shares (ArgumentError names the bad one)."""
-    check_int("batch_size", batch_size, low=1)
-    check_number("test_fraction", test_fraction, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    check_int("seed", seed, low=0)
-    if limit is not None:
-        check_int("limit", limit, low=1)
+    common_args(batch_size, seed, limit, test_fraction)
     if vocabulary_size is not None:
         check_int("vocabulary_size", vocabulary_size, low=MIN_VOCABULARY_SIZE)
         if vocabulary is not None:

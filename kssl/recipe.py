@@ -240,9 +240,8 @@ def load_recipe(source, overrides=()) -> dict:
             raise RecipeError("", f"{path}: the recipe is empty. A recipe is a YAML mapping with data, encoder and pretext sections.")
         if not isinstance(recipe, dict):
             raise RecipeError("", f"{path}: a recipe must be a YAML mapping of sections (name, data, encoder, ...), got a {type(recipe).__name__}.")
-    if isinstance(recipe, dict):  # sections with defaults exist before --set reaches into them
-        for section, empty in (("train", {}), ("optimizer", {}), ("distribution", {}), ("eval", [])):
-            recipe.setdefault(section, empty)
+    for section, empty in (("train", {}), ("optimizer", {}), ("distribution", {}), ("eval", [])):
+        recipe.setdefault(section, empty)  # sections with defaults exist before --set reaches into them
     for item in overrides:
         key, value = parse_override(item) if isinstance(item, str) else item
         apply_override(recipe, key, value)

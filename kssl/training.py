@@ -75,11 +75,13 @@ def _callbacks(run_dir: Path, resume: bool):
     from kssl.callbacks import EpochCheckpoint, NonFiniteLossStop
 
     guard = NonFiniteLossStop()
+    # The history row goes out before the checkpoint: a kill between the two repeats an epoch's row
+    # on resume instead of losing one.
     callbacks = [
         guard,
-        EpochCheckpoint(run_dir / "checkpoints", nan_guard=guard),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False, profile_batch=0),
+        EpochCheckpoint(run_dir / "checkpoints", nan_guard=guard),
     ]
     return guard, callbacks
 

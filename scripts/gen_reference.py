@@ -9,7 +9,13 @@ from pathlib import Path
 
 from kssl.plugins import get_plugin_manager
 
-SKIP = {"input_shape", "num_classes", "batch_size_context", "encoder", "augmenter", "kwargs", "name", "vocabulary_size", "sequence_length"}
+# Filled in by kssl, not written in a recipe: the data's context (input_shape, num_classes, batch_size, ...)
+# and the objects built before (encoder, augmenter). Datasets are built first, with neither, so for a
+# dataset every one of these names is a real recipe argument (e.g. text_files' sequence_length).
+# A recipe may still set batch_size for an evaluator (its prediction batches): documented, with
+# the data's batch size as the default.
+SKIP = {"input_shape", "num_classes", "encoder", "augmenter", "kwargs", "name", "vocabulary_size", "sequence_length"}
+FROM_DATA = {"batch_size"}
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -26,11 +32,15 @@ def main():
             doc = inspect.getdoc(e.factory) or ""
             if doc:
                 out.append("\n" + doc.split("\n\n")[0].replace("\n", " ") + "\n")
-            params = [p for n, p in inspect.signature(e.factory).parameters.items() if n not in SKIP and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+            skip = SKIP if kind != "dataset" else set()
+            params = [p for n, p in inspect.signature(e.factory).parameters.items() if n not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
             if params:
                 out.append("\n| argument | default |\n| --- | --- |\n")
                 for p in params:
-                    default = "required" if p.default is inspect.Parameter.empty else f"`{p.default!r}`"
+                    if kind != "dataset" and p.name in FROM_DATA:
+                        default = "the data's"
+                    else:
+                        default = "required" if p.default is inspect.Parameter.empty else f"`{p.default!r}`"
                     out.append(f"| `{p.name}` | {default} |\n")
     (DOCS / "recipes.md").write_text("".join(out), encoding="utf-8")
 

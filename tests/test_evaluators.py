@@ -86,6 +86,11 @@ def test_knn_separable_features_score_one_and_k_larger_than_train():
     assert KNNEvaluator(k=5).evaluate(FakePretext(), data) == {"knn_accuracy": 1.0}
     tiny = _splits(x[:12], y[:12], 6)
     assert 0.0 <= KNNEvaluator(k=50).evaluate(FakePretext(), tiny)["knn_accuracy"] <= 1.0
+    # k is capped at the number of training samples: k=50 over 6 training samples is k=6.
+    for weighting in ("distance-softmax", "uniform"):
+        assert KNNEvaluator(k=50, weighting=weighting).evaluate(FakePretext(), tiny) == KNNEvaluator(k=6, weighting=weighting).evaluate(FakePretext(), tiny)
+        np.testing.assert_array_equal(KNNEvaluator(k=50, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3),
+                                      KNNEvaluator(k=6, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3))
 
 
 def test_knn_uses_model_embed_and_the_data_batch_size():
@@ -94,6 +99,22 @@ def test_knn_uses_model_embed_and_the_data_batch_size():
     KNNEvaluator(k=3).evaluate(model, _splits(x, y, 80, batch_size=17))
     assert model.encoder.calls == [17, 17]
     assert 0.0 <= KNNEvaluator(k=3).evaluate(FakeEmbedder(), _splits(x, y, 80))["knn_accuracy"] <= 1.0
+    # The features come from model.embed (the first two inputs, scaled), not from an encoder:
+    # compare with a direct distance-softmax 3-NN on exactly those features (temperature 0.07, the default).
+    # Unstructured data, so that the first two inputs and all eight give different accuracies.
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(100, 8)).astype("float32"), rng.integers(0, 3, 100)
+    features = x[:, :2].astype("float64") * 10.0
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    expected = []
+    for row in unit[80:] @ unit[:80].T:
+        scores = np.zeros(3)
+        for j in np.argsort(-row)[:3]:
+            scores[y[j]] += np.exp(row[j] / 0.07)
+        expected.append(scores.argmax())
+    accuracy = KNNEvaluator(k=3).evaluate(FakeEmbedder(), _splits(x, y, 80))["knn_accuracy"]
+    assert accuracy == pytest.approx(np.mean(np.array(expected) == y[80:]))
+    assert accuracy != KNNEvaluator(k=3).evaluate(FakePretext(), _splits(x, y, 80))["knn_accuracy"]
 
 
 def test_knn_arguments_and_config():

@@ -98,6 +98,7 @@ def test_tiny_swav_trains_with_multicrop_and_round_trips(tmp_path):
     loaded = keras.models.load_model(path)  # no custom_objects
     assert type(loaded) is SwAV
     np.testing.assert_allclose(loaded.predict_scores(x[:8]), model.predict_scores(x[:8]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(loaded.predict_clusters(x), clusters)
     without_encoder = lambda c: {k: v for k, v in c.items() if k not in ("encoder", "augmenter")}  # noqa: E731
     assert without_encoder(loaded.get_config()) == without_encoder(model.get_config())
 
@@ -120,9 +121,10 @@ def test_bad_arguments_name_the_key(key, value, match):
 
 
 def test_zoo_recipe_builds_and_trains_one_step(tmp_path):
-    from kssl.training import train
+    from kssl.testing import smoke_test_recipe
 
     overrides = [("data.limit", 64), ("data.batch_size", 32), ("data.image_size", 16), ("train.epochs", 1),
                  ("train.steps_per_epoch", 1), ("train.verbose", 0), ("train.log_images", 0), ("eval", [])]
-    run = train("swav", overrides=overrides, output_dir=tmp_path)
+    # Also checks a finite loss and finite metrics, and that model.keras and encoder.keras reload.
+    run, _ = smoke_test_recipe("swav", overrides, output_dir=tmp_path)
     assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()

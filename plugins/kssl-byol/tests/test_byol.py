@@ -100,10 +100,17 @@ def test_fit_adds_the_momentum_update_and_moves_the_target():
 
 def test_a_callback_passed_to_fit_is_not_duplicated():
     model = _model()
-    model.compile(optimizer="sgd")
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    before = [_np(t).copy() for _, t in model.target_pairs()]
     mine = MomentumUpdate(base_momentum=0.5, total_steps=10)
     model.fit(tiny_images(4, 8), batch_size=4, epochs=1, verbose=0, callbacks=[mine])
     assert mine.last_momentum == pytest.approx(0.5)  # step 0 of 10
+    # Exactly one EMA step with momentum 0.5: a second, default MomentumUpdate(0.99) would move the target again.
+    moved = False
+    for t0, (online, target) in zip(before, model.target_pairs()):
+        np.testing.assert_allclose(_np(target), 0.5 * t0 + 0.5 * _np(online), rtol=1e-5, atol=1e-6)
+        moved = moved or not np.allclose(_np(online), t0)
+    assert moved, "the online network did not train, so a duplicated update would go unnoticed"
 
 
 def test_component_contract(tmp_path):

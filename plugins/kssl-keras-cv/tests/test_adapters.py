@@ -47,6 +47,7 @@ def test_runs_in_tf_data():
     x = tiny_images(8, 16, 1)
     batches = [b.numpy() for b in tf.data.Dataset.from_tensor_slices(x).batch(4).map(lambda b: layer(b, training=True))]
     assert [b.shape for b in batches] == [(4, 16, 16, 1)] * 2 and all(np.isfinite(b).all() for b in batches)
+    assert not np.allclose(batches[0], x[:4]) and not np.allclose(batches[1], x[4:])  # it augments: not an identity
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,10 @@
 """The simclr augmenter and its layers: shapes, closed-form checks, errors, round trips, jit."""
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
+from jax_subprocess import run_on_jax
 
 import keras
 
@@ -303,9 +300,4 @@ JAX_CHECK = textwrap.dedent(
 
 
 def test_jitted_on_jax_in_a_subprocess():
-    pytest.importorskip("jax")
-    root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-c", JAX_CHECK], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "JAX-OK" in result.stdout, result.stderr[-3000:]
+    run_on_jax(JAX_CHECK)

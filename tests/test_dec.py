@@ -167,3 +167,21 @@ def test_zoo_recipe_builds_and_trains_one_step(tmp_path):
     # Also checks a finite loss and finite metrics, and that model.keras and encoder.keras reload.
     run, _ = smoke_test_recipe("dec", overrides, output_dir=tmp_path)
     assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()
+
+
+def test_with_an_augmenter_the_autoencoder_reconstructs_the_augmented_sample():
+    """DEC-DA: the decoder's target is the augmented input the encoder saw, not the clean one."""
+    from kssl.augment.random_affine import RandomAffine
+    from kssl.encoders.mlp import mlp
+    from kssl.pretext.dec import DEC
+
+    x = np.random.default_rng(0).random((8, 8, 8, 1), dtype=np.float32)
+    model = DEC(encoder=mlp((8, 8, 1), hidden_units=[16]), augmenter=RandomAffine(translation=0.25, rotation=30, seed=0),
+                n_clusters=2, embedding_dim=3, decoder_units=[16])
+    out = model(x, training=True)
+    target = _np(out["reconstruction_target"])
+    assert not np.allclose(target, x, atol=1e-3)  # augmented
+    np.testing.assert_allclose(_np(model(x, training=False)["reconstruction_target"]), x)  # inference: the sample itself
+    expected = np.mean((target - _np(out["reconstruction"])) ** 2)
+    loss = float(_np(model.compute_loss(x=x, y=None, y_pred=out)))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)

@@ -11,6 +11,7 @@ def kssl_register(registry):
     registry.add("pretext", "simclr", SimCLR)
 
     # encoders and augmenters
+    from kssl.augment.random_affine import RandomAffine
     from kssl.augment.simclr_augment import SimCLRAugment
     from kssl.encoders.cnn import cnn
     from kssl.encoders.mlp import mlp
@@ -20,6 +21,7 @@ def kssl_register(registry):
     registry.add("encoder", "cnn", cnn)
     registry.add("encoder", "mlp", mlp)
     registry.add("augmenter", "simclr", SimCLRAugment)
+    registry.add("augmenter", "affine", RandomAffine)
 
     # datasets and evaluators
     from kssl.data.digits import digits

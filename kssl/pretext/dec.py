@@ -24,9 +24,11 @@ class DEC(keras.Model):
 
     1. epochs ``[0, pretrain_epochs)``: the encoder, a linear ``embedding_dim``
        bottleneck and an MLP decoder are trained to reconstruct ``x`` (mean
-       squared error). With an ``augmenter`` the input is augmented and the
-       clean image is the target (DEC-DA, Guo et al., ACML 2018); with
-       ``corruption`` a random fraction of the input values is zeroed
+       squared error). With an ``augmenter`` the autoencoder sees and
+       reconstructs augmented samples, and the KL phase below trains the soft
+       assignments of augmented samples towards targets computed on clean ones
+       (DEC-DA, Guo et al., ACML 2018); with ``corruption`` a random fraction of
+       the input values is zeroed and the uncorrupted sample is the target
        (denoising).
     2. at epoch ``pretrain_epochs``: k-means (``kmeans_restarts`` restarts) on
        the embeddings of all of ``x`` initialises the ``n_clusters`` centroids.
@@ -144,15 +146,21 @@ class DEC(keras.Model):
     def call(self, x, training=False):
         if training and self.augmenter is not None:
             x = self.augmenter(x, training=True)
+        target = x  # what the decoder should give back: the (augmented) sample, before any corruption
         if training and self.corruption > 0:
             # Denoising pretraining (the paper's masking corruption); clean inputs in the KL phase.
             x = ops.where(ops.cast(self.phase, "float32") < 0.5, self.input_dropout(x, training=True) * (1.0 - self.corruption), x)
         z = self.encode(x, training=training)
-        return {"q": student_t_assignment(z, self.centroids, self.alpha), "reconstruction": self.decode(z, training=training)}
+        return {
+            "q": student_t_assignment(z, self.centroids, self.alpha),
+            "reconstruction": self.decode(z, training=training),
+            "reconstruction_target": target,
+        }
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         phase = ops.cast(self.phase, "float32")
-        recon = self.reconstruction_loss(ops.cast(x, "float32"), ops.cast(y_pred["reconstruction"], "float32"))
+        target = y_pred.get("reconstruction_target", x)
+        recon = self.reconstruction_loss(ops.cast(target, "float32"), ops.cast(y_pred["reconstruction"], "float32"))
         self.reconstruction_tracker.update_state(recon)
         if y is None:  # plain batches of x (e.g. model.evaluate(x)): no targets, reconstruction only
             loss = recon

@@ -61,6 +61,17 @@ class Registry:
                 f"registry.add({kind!r}, {name!r}, ...): the factory must be callable (a class or function), "
                 f"got {type(factory).__name__} {factory!r}."
             )
+        mine = [e for e in (self._staged or []) if (e.kind, e.name) == (kind, name)]
+        committed = self._entries.get((kind, name))
+        if committed is not None and committed.provider == self._provider:
+            mine.append(committed)
+        for earlier in mine:
+            if earlier.factory is factory:
+                return  # the same registration twice: nothing to add
+            raise RegistryError(
+                f"registry.add({kind!r}, {name!r}, ...): {self._provider!r} already registered a different {kind} "
+                f"under this name ({getattr(earlier.factory, '__qualname__', earlier.factory)!s}). Give each component its own name."
+            )
         entry = Entry(kind, name, factory, self._provider)
         if self._staged is not None:
             self._staged.append(entry)

@@ -53,6 +53,29 @@ def test_duplicate_names_both_providers():
     assert "kssl-alpha" in str(info.value) and "kssl-beta" in str(info.value)
 
 
+def test_one_plugin_registering_a_name_twice_is_its_own_error_not_a_conflict():
+    def twice(registry):
+        registry.add("encoder", "twin", Thing)
+        registry.add("encoder", "twin", Thing)  # the same factory again: harmless
+
+    _, registry = get_plugin_manager([_plugin("a", twice, "kssl-alpha")])
+    assert registry.get("encoder", "twin") is Thing
+
+    def clash(registry):
+        registry.add("encoder", "twin", Thing)
+        registry.add("encoder", "twin", lambda **kw: None)
+
+    _, registry = get_plugin_manager([_plugin("b", clash, "kssl-beta")])
+    [broken] = [b for b in registry.broken if b.provider == "kssl-beta"]
+    assert "already registered a different encoder" in broken.reason and "Thing" in broken.reason
+    with pytest.raises(RegistryError, match="unknown encoder 'twin'.*kssl-beta"):
+        registry.get("encoder", "twin")  # rolled back; the error points at the plugin, not at a conflict with itself
+    direct = Registry()
+    direct.add("encoder", "twin", Thing)
+    with pytest.raises(RegistryError, match="'kssl' already registered a different encoder"):
+        direct.add("encoder", "twin", lambda **kw: None)
+
+
 def test_raising_hook_is_isolated_and_rolled_back():
     def register(registry):
         registry.add("encoder", "half_done", Thing)

@@ -159,8 +159,7 @@ class DEC(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         phase = ops.cast(self.phase, "float32")
-        target = y_pred.get("reconstruction_target", x)
-        recon = self.reconstruction_loss(ops.cast(target, "float32"), ops.cast(y_pred["reconstruction"], "float32"))
+        recon = self.reconstruction_loss(ops.cast(y_pred["reconstruction_target"], "float32"), ops.cast(y_pred["reconstruction"], "float32"))
         self.reconstruction_tracker.update_state(recon)
         if y is None:  # plain batches of x (e.g. model.evaluate(x)): no targets, reconstruction only
             loss = recon

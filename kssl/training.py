@@ -72,7 +72,7 @@ def _log_augmented_views(model, data, log_dir: Path, n: int) -> None:
 def _callbacks(run_dir: Path, resume: bool):
     import keras
 
-    from kssl.callbacks import EpochCheckpoint, NonFiniteLossStop
+    from kssl.callbacks import EpochCheckpoint, EpochTensorBoard, NonFiniteLossStop
 
     guard = NonFiniteLossStop()
     # The history row goes out before the checkpoint: a kill between the two repeats an epoch's row
@@ -80,7 +80,7 @@ def _callbacks(run_dir: Path, resume: bool):
     callbacks = [
         guard,
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False, profile_batch=0),
+        EpochTensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
         EpochCheckpoint(run_dir / "checkpoints", nan_guard=guard),
     ]
     return guard, callbacks

@@ -7,10 +7,11 @@
 Prints a table and writes JSON (``--output``, default ``benchmarks/results/<mode>-<host>.json``).
 
 * Throughput: ``model.fit`` on the recipe's data exactly as ``kssl train`` feeds it (the
-  builder's model and ``kssl.training.fit_input``), timed by a callback over ``--steps``
-  batches after ``--warmup`` batches (compilation and the first batches are excluded);
-  samples/s = steps x global batch / seconds. Each measurement runs in its own process
-  (the backend is fixed per process).
+  builder's model and ``kssl.training.fit_input``), timed as whole ``fit`` calls: after one
+  untimed call that compiles, a ``fit`` of ``--warmup`` batches against one of ``--warmup``
+  + ``--steps`` batches; samples/s = steps x global batch / the difference of the two
+  (fit's set-up cancels; no per-batch callback, which would make Keras wait for every
+  step). Each measurement runs in its own process (the backend is fixed per process).
 * Composition overhead: kssl's SimCLR (recipe -> builder) against a hand-written
   plain-Keras SimCLR with the same encoder, augmenter, projection head, optimizer and
   batch, measured alternately in one process (``--overhead-rounds`` rounds, the order
@@ -18,7 +19,8 @@ Prints a table and writes JSON (``--output``, default ``benchmarks/results/<mode
   (>= 1.00: kssl costs nothing).
 * ``--gpu``: the same measurements for one synthetic GPU configuration (CIFAR-style
   ResNet-18 width 64, 32x32x3 inputs, batch 512, mixed_bfloat16, jit_compile) with and
-  without the in-model augmenter, and, when PyTorch is installed, the same model
+  without the in-model augmenter on each Keras backend in ``--backends`` (torch too, when
+  named), and, when PyTorch is installed (unless ``--no-reference``), the same model
   (ResNet-18 + projection head + NT-Xent, no augmentation) in plain PyTorch with bf16
   autocast and torch.compile.
 
@@ -58,41 +60,33 @@ GPU_RECIPE = {
 # -- measurement (runs inside a worker process) ------------------------------------------------
 
 
-def _timer():
-    import keras
+def _timed_fit(model, x, fit_kwargs, batch_size: int, warmup: int, steps: int, cpu: bool = False, compiled: bool = False):
+    """samples/s of ``steps`` training batches, from whole ``fit`` calls.
 
-    class Timer(keras.callbacks.Callback):
-        """Wall-clock time at the end of each training batch (synchronised on the loss)."""
-
-        def __init__(self):
-            super().__init__()
-            self.marks = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None:
-                float(loss)  # wait for the step to finish (TensorFlow and JAX run asynchronously)
-            self.marks.append((time.perf_counter(), time.process_time()))
-
-    return Timer()
-
-
-def _timed_fit(model, x, fit_kwargs, batch_size: int, warmup: int, steps: int, cpu: bool = False):
-    """samples/s over ``steps`` batches after ``warmup`` batches of one ``fit`` call.
+    Times ``fit`` over ``warmup`` batches and over ``warmup + steps`` batches and
+    divides the ``steps`` extra batches by the difference, so fit's own set-up and
+    teardown cancel; unless ``compiled``, one untimed ``fit`` compiles the step first.
+    No per-batch callback is attached: Keras dispatches steps asynchronously only
+    when no callback hooks the end of a batch (one that does makes every step wait
+    for the previous one), and ``kssl train`` runs that way.
 
     With ``cpu=True`` also samples per CPU-second of this process (all its threads):
     on a shared, loaded machine wall-clock rates swing with the neighbours' load,
     the CPU time a step consumes much less.
     """
-    timer = _timer()
-    model.fit(x, epochs=1, steps_per_epoch=warmup + steps, callbacks=[timer], verbose=0, **fit_kwargs)
-    if len(timer.marks) < warmup + 1:
-        raise RuntimeError(f"fit ran {len(timer.marks)} batches, expected {warmup + steps}")
-    start = timer.marks[warmup - 1] if warmup > 0 else timer.marks[0]
-    end = timer.marks[-1]  # the last batch's end: fit's own teardown is not step time
-    done = (len(timer.marks) - max(warmup, 1)) * batch_size
-    wall = done / (end[0] - start[0])
-    return (wall, done / max(end[1] - start[1], 1e-9)) if cpu else wall
+    warmup = max(warmup, 1)
+
+    def run(n: int):
+        wall, proc = time.perf_counter(), time.process_time()
+        model.fit(x, epochs=1, steps_per_epoch=n, verbose=0, **fit_kwargs)  # returns once the epoch's logs are on the host
+        return time.perf_counter() - wall, time.process_time() - proc
+
+    if not compiled:
+        run(warmup)
+    short, long = run(warmup), run(warmup + steps)
+    done = steps * batch_size
+    wall = done / max(long[0] - short[0], 1e-9)
+    return (wall, done / max(long[1] - short[1], 1e-9)) if cpu else wall
 
 
 def _repeat(x, n: int):
@@ -195,13 +189,13 @@ def measure_overhead(recipe: dict, x, batch_size: int, warmup: int, steps: int, 
     fit_x = _repeat(x, (warmup + steps + 1) * batch_size)
     models = {"kssl": kssl_model, "plain": plain}
     for model in models.values():  # compile both before timing
-        _timed_fit(model, fit_x, {"batch_size": batch_size, "shuffle": False}, batch_size, 1, 1)
+        model.fit(fit_x, epochs=1, steps_per_epoch=1, batch_size=batch_size, verbose=0)
     runs = {"kssl": [], "plain": []}
     cpu_runs = {"kssl": [], "plain": []}
     for r in range(rounds):
         order = ["kssl", "plain"] if r % 2 == 0 else ["plain", "kssl"]
         for name in order:
-            wall, per_cpu = _timed_fit(models[name], fit_x, {"batch_size": batch_size, "shuffle": False}, batch_size, warmup, steps, cpu=True)
+            wall, per_cpu = _timed_fit(models[name], fit_x, {"batch_size": batch_size, "shuffle": False}, batch_size, warmup, steps, cpu=True, compiled=True)
             runs[name].append(wall)
             cpu_runs[name].append(per_cpu)
     kssl_median, plain_median = statistics.median(runs["kssl"]), statistics.median(runs["plain"])
@@ -242,6 +236,16 @@ def _gpu_data(n: int):
     return np.random.default_rng(0).random((n, 32, 32, 3), dtype=np.float32)
 
 
+def _devices() -> list[str]:
+    import keras
+
+    if keras.backend.backend() == "torch":  # keras.distribution is not implemented on torch
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"]
+    return [str(d) for d in keras.distribution.list_devices()]
+
+
 def measure_gpu(warmup: int, steps: int, rounds: int) -> dict:
     import keras
 
@@ -250,7 +254,7 @@ def measure_gpu(warmup: int, steps: int, rounds: int) -> dict:
     from kssl.plugins import get_registry
     from kssl.recipe import load_recipe
 
-    out = {"backend": keras.backend.backend(), "devices": [str(d) for d in keras.distribution.list_devices()]}
+    out = {"backend": keras.backend.backend(), "devices": _devices()}
     x = _gpu_data(GPU_BATCH * (warmup + steps + 1))
     for label, with_augmenter in (("with_augmenter", True), ("without_augmenter", False)):
         spec = dict(GPU_RECIPE)
@@ -417,6 +421,7 @@ def main(argv=None) -> int:
     parser.add_argument("--overhead-steps", type=int, default=3)
     parser.add_argument("--no-overhead", action="store_true")
     parser.add_argument("--gpu", action="store_true", help="the GPU configuration (ResNet-18, 32x32, batch 512, bf16, XLA)")
+    parser.add_argument("--no-reference", action="store_true", help="--gpu: skip the plain PyTorch reference")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per measurement process")
     parser.add_argument("--output", type=Path, default=None)
     a = parser.parse_args(argv)
@@ -425,14 +430,22 @@ def main(argv=None) -> int:
     report = {"mode": "gpu" if a.gpu else "cpu", "machine": _machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "settings": {"warmup": a.warmup, "steps": a.steps, "overrides": a.overrides, "jax_jit": a.jax_jit},
               "throughput": [], "overhead": [], "skipped_backends": sorted(set(a.backends) - set(backends))}
+    output = a.output or HERE / "results" / f"{report['mode']}-{socket.gethostname()}.json"
+
+    def save():  # after every measurement: a run cut short keeps what it measured
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
     if a.gpu:
-        for backend in [b for b in backends if b != "torch"]:
+        for backend in backends:  # kssl on each Keras backend asked for (torch too, when named)
             result = _run_worker(backend, ["gpu", "--warmup", str(a.warmup), "--steps", str(a.steps), "--rounds", str(a.overhead_rounds)], a.timeout)
             result.setdefault("backend", backend)
             report["gpu"] = report.get("gpu", []) + [result]
+            save()
             print(json.dumps(result), flush=True)
-        if _available("torch"):
+        if _available("torch") and not a.no_reference:
             report["torch_reference"] = _run_worker(None, ["torch", "--warmup", str(a.warmup), "--steps", str(a.steps)], a.timeout)
+            print("torch reference: " + json.dumps(report["torch_reference"]), flush=True)
     else:
         sys.path.insert(0, str(REPO))
         from kssl.recipe import zoo_recipes
@@ -447,6 +460,7 @@ def main(argv=None) -> int:
                 result = _run_worker(backend, args, a.timeout)
                 result.update(zoo=name, backend=backend)
                 report["throughput"].append(result)
+                save()
                 print(_row(result), flush=True)
             if not a.no_overhead:
                 args = ["overhead", "--warmup", "1", "--steps", str(a.overhead_steps), "--rounds", str(a.overhead_rounds)]
@@ -455,12 +469,11 @@ def main(argv=None) -> int:
                 result = _run_worker(backend, args, a.timeout)
                 result["backend"] = backend
                 report["overhead"].append(result)
+                save()
                 print(f"overhead {backend}: " + (f"ratio {result['ratio']:.3f} (kssl {result['kssl_median']} vs plain {result['plain_median']} samples/s)" if "ratio" in result else result["error"]), flush=True)
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     _print_table(report)
-    output = a.output or HERE / "results" / f"{report['mode']}-{socket.gethostname()}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    save()
     print(f"wrote {output}")
     return 0
 

@@ -185,3 +185,18 @@ def test_with_an_augmenter_the_autoencoder_reconstructs_the_augmented_sample():
     expected = np.mean((target - _np(out["reconstruction"])) ** 2)
     loss = float(_np(model.compute_loss(x=x, y=None, y_pred=out)))
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_dec_initialises_with_the_chosen_kmeans_selection_and_rejects_unknown_ones(tiny_dec):
+    from kssl.pretext.kmeans_init import kmeans_init
+
+    tiny_dec["pretext"].update(kmeans_selection="balanced", kmeans_restarts=4)
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    labels = model.initialize_centroids(x, seed=5)
+    expected_centroids, expected = kmeans_init(model.embed(x), 4, restarts=4, seed=5, selection="balanced")
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_allclose(_np(model.centroids), expected_centroids, rtol=1e-4, atol=1e-5)
+    assert model.get_config()["kmeans_selection"] == "balanced"
+    tiny_dec["pretext"]["kmeans_selection"] = "balance"
+    with pytest.raises(RecipeError, match=r"pretext\.kmeans_selection: expected one of 'inertia', 'balanced', got 'balance'"):
+        _built(tiny_dec)

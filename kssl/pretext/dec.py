@@ -8,10 +8,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from kssl.checks import check_int, check_number, check_positive
+from kssl.checks import check_choice, check_int, check_number, check_positive
 from kssl.errors import ArgumentError, KsslError
 from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.dec_loss import DECLoss, student_t_assignment, target_distribution
+from kssl.pretext.kmeans_init import SELECTIONS, kmeans_init
 from kssl.saving import components_config, components_from_config
 
 
@@ -31,7 +32,9 @@ class DEC(keras.Model):
        the input values is zeroed and the uncorrupted sample is the target
        (denoising).
     2. at epoch ``pretrain_epochs``: k-means (``kmeans_restarts`` restarts) on
-       the embeddings of all of ``x`` initialises the ``n_clusters`` centroids.
+       the embeddings of all of ``x`` initialises the ``n_clusters`` centroids;
+       ``kmeans_selection`` says which restart is kept (see
+       :func:`kssl.pretext.kmeans_init.kmeans_init`).
     3. then: the Student-t soft assignments ``q`` are trained towards the
        target distribution ``p`` by ``KL(p || q)``. ``p`` is recomputed from the
        whole of ``x`` every ``update_interval`` epochs and held fixed in between;
@@ -60,6 +63,10 @@ class DEC(keras.Model):
             two updates falls below this (0 disables the rule).
         reconstruction_weight: weight of the reconstruction loss in the KL phase.
         kmeans_restarts: k-means initialisations tried for the centroids.
+        kmeans_selection: which of them initialises the centroids: ``inertia``
+            (the lowest within-cluster sum of squares, as in the paper) or
+            ``balanced`` (the most even cluster sizes; for data with roughly
+            equal-sized clusters).
         seed: seed of the k-means initialisation and the batch shuffling
             (default: drawn from numpy's global generator, which kssl seeds).
     """
@@ -79,6 +86,7 @@ class DEC(keras.Model):
         tolerance: float = 0.001,
         reconstruction_weight: float = 0.0,
         kmeans_restarts: int = 20,
+        kmeans_selection: str = "inertia",
         seed: int | None = None,
         **kwargs,
     ):
@@ -100,6 +108,7 @@ class DEC(keras.Model):
         self.tolerance = check_number("tolerance", tolerance, low=0.0, high=1.0)
         self.reconstruction_weight = check_number("reconstruction_weight", reconstruction_weight, low=0.0)
         self.kmeans_restarts = check_int("kmeans_restarts", kmeans_restarts, low=1)
+        self.kmeans_selection = check_choice("kmeans_selection", kmeans_selection, SELECTIONS)
         self.seed = None if seed is None else check_int("seed", seed, low=0)
         self.encoder = encoder
         self.augmenter = augmenter
@@ -191,17 +200,14 @@ class DEC(keras.Model):
 
     def initialize_centroids(self, x, batch_size: int = 256, seed: int | None = None) -> np.ndarray:
         """k-means on the embeddings of ``x`` sets the centroids; returns its labels."""
-        from sklearn.cluster import KMeans
-
         if len(x) < self.n_clusters:
             raise KsslError(
                 f"pretext.n_clusters: expected at most as many clusters as samples, got n_clusters={self.n_clusters} "
                 f"for {len(x)} samples. Lower n_clusters or use more data."
             )
-        z = self.embed(x, batch_size)
-        kmeans = KMeans(self.n_clusters, n_init=self.kmeans_restarts, random_state=seed).fit(z.astype("float64"))
-        self.centroids.assign(kmeans.cluster_centers_.astype("float32"))
-        return kmeans.labels_.astype("int64")
+        centroids, labels = kmeans_init(self.embed(x, batch_size), self.n_clusters, self.kmeans_restarts, seed, self.kmeans_selection)
+        self.centroids.assign(centroids.astype("float32"))
+        return labels
 
     # -- training --------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, shuffle=True, **kwargs):
@@ -241,6 +247,7 @@ class DEC(keras.Model):
             tolerance=self.tolerance,
             reconstruction_weight=self.reconstruction_weight,
             kmeans_restarts=self.kmeans_restarts,
+            kmeans_selection=self.kmeans_selection,
             seed=self.seed,
         )
         return config

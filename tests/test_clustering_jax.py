@@ -44,6 +44,8 @@ TRAINING = textwrap.dedent(
     out["dec_loss"] = h.history["loss"]
     out["dec_clusters"] = int(dec.model.predict_clusters(dec.data.x_train).max()) < 3
     out["dec_n_clusters_used"] = len(np.unique(dec.model.predict_clusters(dec.data.x_train)))
+    out["dec_steps_since_switch"] = int(keras.ops.convert_to_numpy(dec.model.optimizer.iterations))
+    out["dec_steps_per_epoch"] = -(-len(dec.data.x_train) // 16)
     swav = build_all({**common, "name": "s", "data": {"type": "digits", "image_size": 8, "limit": 32, "batch_size": 16},
                       "augmenter": {"type": "simclr", "crop_scale": [0.5, 1.0], "blur_probability": 0.0},
                       "encoder": {"type": "mlp", "hidden_units": [8]},
@@ -87,4 +89,5 @@ def test_dec_and_swav_train_on_jax():
     out = _run_on_jax(TRAINING)
     assert out["dec_phase"] == [0.0, 1.0] and np.isfinite(out["dec_loss"]).all() and out["dec_clusters"]
     assert out["dec_n_clusters_used"] > 1  # not everything collapsed into one cluster
+    assert out["dec_steps_since_switch"] == out["dec_steps_per_epoch"]  # the optimizer restarted at the KL phase
     assert np.isfinite(out["swav_loss"]).all() and 0.0 <= out["swav_entropy"][0] <= 1.0 + 1e-6

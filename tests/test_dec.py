@@ -200,3 +200,38 @@ def test_dec_initialises_with_the_chosen_kmeans_selection_and_rejects_unknown_on
     tiny_dec["pretext"]["kmeans_selection"] = "balance"
     with pytest.raises(RecipeError, match=r"pretext\.kmeans_selection: expected one of 'inertia', 'balanced', got 'balance'"):
         _built(tiny_dec)
+
+
+def test_restart_optimizer_zeroes_steps_and_moments_and_keeps_the_learning_rate():
+    from kssl.pretext.dec import restart_optimizer
+
+    weight = keras.Variable(np.ones((2, 3), "float32"))
+    adam = keras.optimizers.Adam(learning_rate=0.01)
+    adam.build([weight])
+    for _ in range(3):
+        adam.apply_gradients([(keras.ops.full((2, 3), 0.5), weight)])
+    assert int(_np(adam.iterations)) == 3 and any(np.abs(_np(v)).sum() > 0 for v in adam.variables if len(v.shape) == 2)
+    restart_optimizer(adam)
+    assert int(_np(adam.iterations)) == 0
+    assert all(np.all(_np(v) == 0) for v in adam.variables if len(v.shape) == 2)
+    assert float(_np(adam.learning_rate)) == pytest.approx(0.01)
+    # After the restart the first step is a fresh Adam's first step: lr * sign(g) (bias-corrected m / sqrt(v)).
+    before = _np(weight).copy()
+    adam.apply_gradients([(keras.ops.full((2, 3), 0.5), weight)])
+    np.testing.assert_allclose(before - _np(weight), 0.01, rtol=1e-3)
+
+    scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=0.01))
+    scaled.build([weight])
+    scale = float(_np(scaled.dynamic_scale))
+    scaled.apply_gradients([(keras.ops.full((2, 3), 0.5), weight)])
+    restart_optimizer(scaled)
+    assert int(_np(scaled.inner_optimizer.iterations)) == 0 and float(_np(scaled.dynamic_scale)) == scale
+    restart_optimizer(keras.optimizers.Adam())  # not built yet: nothing to reset
+
+
+def test_the_kl_phase_starts_with_a_fresh_optimizer(tiny_dec):
+    tiny_dec["pretext"].update(tolerance=0.0, pretrain_epochs=2)
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    model.fit(x, epochs=3, batch_size=32, verbose=0)
+    # 64 digits at batch 32: 2 steps per epoch; the counter restarted at the switch, so only the KL epoch's steps count.
+    assert int(_np(model.optimizer.iterations)) == 2

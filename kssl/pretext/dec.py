@@ -34,7 +34,8 @@ class DEC(keras.Model):
     2. at epoch ``pretrain_epochs``: k-means (``kmeans_restarts`` restarts) on
        the embeddings of all of ``x`` initialises the ``n_clusters`` centroids;
        ``kmeans_selection`` says which restart is kept (see
-       :func:`kssl.pretext.kmeans_init.kmeans_init`).
+       :func:`kssl.pretext.kmeans_init.kmeans_init`), and the optimizer's step
+       count and moment estimates restart (:func:`restart_optimizer`).
     3. then: the Student-t soft assignments ``q`` are trained towards the
        target distribution ``p`` by ``KL(p || q)``. ``p`` is recomputed from the
        whole of ``x`` every ``update_interval`` epochs and held fixed in between;
@@ -257,6 +258,28 @@ class DEC(keras.Model):
         return cls(**components_from_config(config))
 
 
+def restart_optimizer(optimizer) -> None:
+    """Zero an optimizer's step count and moment estimates, keeping its learning rate.
+
+    At the switch to the KL phase the loss changes from reconstruction to
+    clustering. Adam's second-moment estimates, scaled to the small
+    reconstruction gradients at the end of pretraining, would otherwise turn
+    the first, larger KL gradients into steps many times the learning rate;
+    the paper trains the KL phase with a fresh optimizer. The step count and
+    every non-scalar slot (momenta, velocities: zeros when created for all of
+    kssl's optimizers) are reset, so a learning-rate schedule starts again too;
+    scalar state such as the learning rate or a loss-scale factor is kept.
+    """
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return
+    inner = getattr(optimizer, "inner_optimizer", None)  # a mixed-precision LossScaleOptimizer's own optimizer
+    if inner is not None:
+        inner.iterations.assign(0)
+    for variable in optimizer.variables:
+        if variable is optimizer.iterations or len(variable.shape) > 0:
+            variable.assign(ops.zeros(variable.shape, variable.dtype))
+
+
 class _DECBatches(keras.utils.PyDataset):
     """Shuffled batches ``(x, p)`` of the samples and their current target distribution."""
 
@@ -313,6 +336,7 @@ class _DECSchedule(keras.callbacks.Callback):
         model = self.model
         if self._phase() == 0 and epoch >= model.pretrain_epochs:
             self.previous = model.initialize_centroids(self.x, self.batches.batch_size, seed=self.seed)
+            restart_optimizer(model.optimizer)
             model.phase.assign(1.0)
             self._update_targets()
             self.last_update = epoch

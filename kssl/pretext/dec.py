@@ -265,7 +265,7 @@ def restart_optimizer(optimizer) -> None:
     clustering. Adam's second-moment estimates, scaled to the small
     reconstruction gradients at the end of pretraining, would otherwise turn
     the first, larger KL gradients into steps many times the learning rate;
-    the paper trains the KL phase with a fresh optimizer. The step count and
+    the paper optimises the KL phase as a stage of its own. The step count and
     every non-scalar slot (momenta, velocities: zeros when created for all of
     kssl's optimizers) are reset, so a learning-rate schedule starts again too;
     scalar state such as the learning rate or a loss-scale factor is kept.

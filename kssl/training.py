@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -136,7 +137,7 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     if recipe.get("backend") and recipe["backend"] != _backend():
         raise KsslError(f"--resume: the run used the {recipe['backend']} backend, but Keras is on {_backend()}. Resume with --backend {recipe['backend']}.")
     found = latest_checkpoint(run_dir / "checkpoints")
-    if (run_dir / "metrics.json").exists() and (found is None or found[1] >= recipe["train"]["epochs"]):
+    if _finished(run_dir, found, recipe["train"]["epochs"]):
         raise KsslError(f"--resume {str(run_dir)!r}: this run already finished. Raise --epochs to train further, or start a new run.")
     configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     data, evaluators = build_inputs(recipe)
@@ -153,6 +154,20 @@ def resume(run_dir, epochs: int | None = None) -> Path:
             placement.prepare(model)
     atomic_write_text(recipe_path, dump_recipe(recipe))  # records a raised --epochs
     return _fit_and_finish(run_dir, recipe, model, data, evaluators, initial_epoch=initial_epoch)
+
+
+def _finished(run_dir: Path, found, epochs: int) -> bool:
+    """Whether a run already finished the ``epochs`` asked for (it may have stopped early, e.g. DEC's rule)."""
+    metrics = run_dir / "metrics.json"
+    if not metrics.exists():
+        return False
+    try:
+        asked = int(json.loads(metrics.read_text(encoding="utf-8"))["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        asked = None
+    if asked is not None and epochs <= asked:
+        return True
+    return found is None or found[1] >= epochs
 
 
 def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initial_epoch: int) -> Path:
@@ -207,6 +222,7 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
         "recipe": recipe["name"],
         "backend": _backend(),
         "epochs": epochs,
+        "epochs_run": initial_epoch + len(losses),  # fewer than epochs when training stopped early
         "seed": recipe["seed"],
         "train_samples": int(len(data.x_train)),
         "train_seconds_this_session": round(seconds, 2),

@@ -114,7 +114,7 @@ def test_train_end_to_end_then_eval_and_resume_guard(run, tiny_recipe, write_rec
     summary = json.loads((run_dir / "metrics.json").read_text())
     for key in ("knn_accuracy", "linear_probe_accuracy", "random_init.knn_accuracy", "random_init.linear_probe_accuracy"):
         assert 0.0 <= summary["metrics"][key] <= 1.0
-    assert summary["epochs"] == 1 and summary["backend"] == "tensorflow"
+    assert summary["epochs"] == 1 and summary["epochs_run"] == 1 and summary["backend"] == "tensorflow"
 
     result = run("eval", run_dir)
     assert result.exit_code == 0, result.output

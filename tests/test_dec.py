@@ -235,3 +235,20 @@ def test_the_kl_phase_starts_with_a_fresh_optimizer(tiny_dec):
     model.fit(x, epochs=3, batch_size=32, verbose=0)
     # 64 digits at batch 32: 2 steps per epoch; the counter restarted at the switch, so only the KL epoch's steps count.
     assert int(_np(model.optimizer.iterations)) == 2
+
+
+def test_a_run_the_stopping_rule_ended_records_it_and_counts_as_finished(tiny_dec, tmp_path):
+    import json
+
+    from kssl.training import resume, train
+
+    tiny_dec["pretext"].update(tolerance=1.0, update_interval=1)  # stops after 1 pretraining + 1 KL epoch
+    tiny_dec["train"]["epochs"] = 20
+    tiny_dec["eval"] = []
+    run_dir = train(tiny_dec, output_dir=tmp_path)
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    assert summary["epochs"] == 20 and summary["epochs_run"] == 2
+    with pytest.raises(KsslError, match="already finished"):
+        resume(run_dir)  # not "resuming from epoch 2": the run ended by its own rule
+    resumed = resume(run_dir, epochs=21)  # asking for more epochs than the finished run did continues it
+    assert json.loads((resumed / "metrics.json").read_text())["epochs"] == 21

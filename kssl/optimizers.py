@@ -69,3 +69,27 @@ def optimizer_from_recipe(spec: dict, steps_total: int | None = None):
     if spec.get("schedule") == "cosine" and spec.get("decay_steps") is None and steps_total:
         spec["decay_steps"] = max(1, int(steps_total) - int(spec.get("warmup_steps", 0) or 0))
     return call_factory(make_optimizer, spec, "optimizer", "the optimizer")
+
+
+def restart_optimizer(optimizer) -> None:
+    """Zero an optimizer's step count and moment estimates, keeping its learning rate.
+
+    For a training stage whose loss differs from the one before, such as DEC's
+    switch from reconstruction to clustering (:class:`kssl.pretext.dec.DEC`):
+    Adam's second-moment estimates, scaled to the small reconstruction gradients
+    at the end of pretraining, would otherwise turn the first, larger KL
+    gradients into steps many times the learning rate. The step count and
+    every non-scalar slot (momenta, velocities: zeros when created for all of
+    kssl's optimizers) are reset, so a learning-rate schedule starts again too;
+    scalar state such as the learning rate or a loss-scale factor is kept.
+    """
+    from keras import ops
+
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return
+    inner = getattr(optimizer, "inner_optimizer", None)  # a mixed-precision LossScaleOptimizer's own optimizer
+    if inner is not None:
+        inner.iterations.assign(0)
+    for variable in optimizer.variables:
+        if variable is optimizer.iterations or len(variable.shape) > 0:
+            variable.assign(ops.zeros(variable.shape, variable.dtype))

@@ -137,7 +137,7 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     if recipe.get("backend") and recipe["backend"] != _backend():
         raise KsslError(f"--resume: the run used the {recipe['backend']} backend, but Keras is on {_backend()}. Resume with --backend {recipe['backend']}.")
     found = latest_checkpoint(run_dir / "checkpoints")
-    if _finished(run_dir, found, recipe["train"]["epochs"]):
+    if _finished(run_dir, recipe["train"]["epochs"]):
         raise KsslError(f"--resume {str(run_dir)!r}: this run already finished. Raise --epochs to train further, or start a new run.")
     configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     data, evaluators = build_inputs(recipe)
@@ -156,18 +156,12 @@ def resume(run_dir, epochs: int | None = None) -> Path:
     return _fit_and_finish(run_dir, recipe, model, data, evaluators, initial_epoch=initial_epoch)
 
 
-def _finished(run_dir: Path, found, epochs: int) -> bool:
-    """Whether a run already finished the ``epochs`` asked for (it may have stopped early, e.g. DEC's rule)."""
-    metrics = run_dir / "metrics.json"
-    if not metrics.exists():
-        return False
+def _finished(run_dir: Path, epochs: int) -> bool:
+    """Whether the run already finished ``epochs`` epochs (or stopped earlier by its own rule, e.g. DEC's)."""
     try:
-        asked = int(json.loads(metrics.read_text(encoding="utf-8"))["epochs"])
-    except (OSError, ValueError, KeyError, TypeError):
-        asked = None
-    if asked is not None and epochs <= asked:
-        return True
-    return found is None or found[1] >= epochs
+        return epochs <= int(json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):  # no metrics.json yet (interrupted) or unreadable: resume
+        return False
 
 
 def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initial_epoch: int) -> Path:

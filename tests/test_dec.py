@@ -203,7 +203,7 @@ def test_dec_initialises_with_the_chosen_kmeans_selection_and_rejects_unknown_on
 
 
 def test_restart_optimizer_zeroes_steps_and_moments_and_keeps_the_learning_rate():
-    from kssl.pretext.dec import restart_optimizer
+    from kssl.optimizers import restart_optimizer
 
     weight = keras.Variable(np.ones((2, 3), "float32"))
     adam = keras.optimizers.Adam(learning_rate=0.01)
@@ -226,7 +226,9 @@ def test_restart_optimizer_zeroes_steps_and_moments_and_keeps_the_learning_rate(
     scaled.apply_gradients([(keras.ops.full((2, 3), 0.5), weight)])
     restart_optimizer(scaled)
     assert int(_np(scaled.inner_optimizer.iterations)) == 0 and float(_np(scaled.dynamic_scale)) == scale
-    restart_optimizer(keras.optimizers.Adam())  # not built yet: nothing to reset
+    unbuilt = keras.optimizers.Adam()
+    restart_optimizer(unbuilt)  # not built yet: nothing to reset, and it stays unbuilt
+    assert not unbuilt.built and float(_np(unbuilt.learning_rate)) == pytest.approx(1e-3)
 
 
 def test_the_kl_phase_starts_with_a_fresh_optimizer(tiny_dec):

@@ -12,6 +12,7 @@ from kssl.checks import check_choice, check_int, check_number, check_positive
 from kssl.errors import ArgumentError, KsslError
 from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.dec_loss import DECLoss, student_t_assignment, target_distribution
+from kssl.optimizers import restart_optimizer
 from kssl.pretext.kmeans_init import SELECTIONS, kmeans_init
 from kssl.saving import components_config, components_from_config
 
@@ -35,7 +36,7 @@ class DEC(keras.Model):
        the embeddings of all of ``x`` initialises the ``n_clusters`` centroids;
        ``kmeans_selection`` says which restart is kept (see
        :func:`kssl.pretext.kmeans_init.kmeans_init`), and the optimizer's step
-       count and moment estimates restart (:func:`restart_optimizer`).
+       count and moment estimates restart (:func:`kssl.optimizers.restart_optimizer`).
     3. then: the Student-t soft assignments ``q`` are trained towards the
        target distribution ``p`` by ``KL(p || q)``. ``p`` is recomputed from the
        whole of ``x`` every ``update_interval`` epochs and held fixed in between;
@@ -199,13 +200,16 @@ class DEC(keras.Model):
         """Hard cluster ids (N,) in [0, n_clusters): the most likely centroid of each sample."""
         return self.soft_assignments(x, batch_size).argmax(axis=1).astype("int64")
 
-    def initialize_centroids(self, x, batch_size: int = 256, seed: int | None = None) -> np.ndarray:
-        """k-means on the embeddings of ``x`` sets the centroids; returns its labels."""
-        if len(x) < self.n_clusters:
+    def _check_cluster_count(self, n_samples: int) -> None:
+        if n_samples < self.n_clusters:
             raise KsslError(
                 f"pretext.n_clusters: expected at most as many clusters as samples, got n_clusters={self.n_clusters} "
-                f"for {len(x)} samples. Lower n_clusters or use more data."
+                f"for {n_samples} samples. Lower n_clusters or use more data."
             )
+
+    def initialize_centroids(self, x, batch_size: int = 256, seed: int | None = None) -> np.ndarray:
+        """k-means on the embeddings of ``x`` sets the centroids; returns its labels."""
+        self._check_cluster_count(len(x))
         centroids, labels = kmeans_init(self.embed(x, batch_size), self.n_clusters, self.kmeans_restarts, seed, self.kmeans_selection)
         self.centroids.assign(centroids.astype("float32"))
         return labels
@@ -221,11 +225,7 @@ class DEC(keras.Model):
                 f"got {type(x).__name__}. Pass a numpy array."
             )
         x = np.asarray(x, dtype="float32")
-        if len(x) < self.n_clusters:
-            raise KsslError(
-                f"pretext.n_clusters: expected at most as many clusters as samples, got n_clusters={self.n_clusters} "
-                f"for {len(x)} samples. Lower n_clusters or use more data."
-            )
+        self._check_cluster_count(len(x))
         if not self.built:
             self(x[:2])
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
@@ -256,28 +256,6 @@ class DEC(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**components_from_config(config))
-
-
-def restart_optimizer(optimizer) -> None:
-    """Zero an optimizer's step count and moment estimates, keeping its learning rate.
-
-    At the switch to the KL phase the loss changes from reconstruction to
-    clustering. Adam's second-moment estimates, scaled to the small
-    reconstruction gradients at the end of pretraining, would otherwise turn
-    the first, larger KL gradients into steps many times the learning rate;
-    the paper optimises the KL phase as a stage of its own. The step count and
-    every non-scalar slot (momenta, velocities: zeros when created for all of
-    kssl's optimizers) are reset, so a learning-rate schedule starts again too;
-    scalar state such as the learning rate or a loss-scale factor is kept.
-    """
-    if optimizer is None or not getattr(optimizer, "built", False):
-        return
-    inner = getattr(optimizer, "inner_optimizer", None)  # a mixed-precision LossScaleOptimizer's own optimizer
-    if inner is not None:
-        inner.iterations.assign(0)
-    for variable in optimizer.variables:
-        if variable is optimizer.iterations or len(variable.shape) > 0:
-            variable.assign(ops.zeros(variable.shape, variable.dtype))
 
 
 class _DECBatches(keras.utils.PyDataset):

@@ -10,36 +10,43 @@ chosen the backend from ``--backend`` or the recipe.
 import os as _os
 import sys as _sys
 
-from kssl.errors import ArgumentError, KsslError, RecipeError
+from kssl.errors import ArgumentError, KsslError, RecipeError, TrainingError
 from kssl.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "Evaluator",
     "KsslError",
+    "PretextTask",
     "RecipeError",
+    "TrainingError",
     "__version__",
     "build",
     "get_registry",
     "hookimpl",
+    "load_model",
     "load_recipe",
 ]
 
+# Public names that import Keras (or more) are loaded on first use, so that the command line
+# can read a recipe and choose the backend before Keras is imported.
+_LAZY = {
+    "build": "kssl.builder",
+    "load_recipe": "kssl.recipe",
+    "get_registry": "kssl.plugins",
+    "PretextTask": "kssl.pretext.pretext_task",
+    "Evaluator": "kssl.eval.evaluator",
+    "load_model": "kssl.saving",
+}
+
 
 def __getattr__(name):
-    if name == "build":
-        from kssl.builder import build
+    if name in _LAZY:
+        import importlib
 
-        return build
-    if name == "load_recipe":
-        from kssl.recipe import load_recipe
-
-        return load_recipe
-    if name == "get_registry":
-        from kssl.plugins import get_registry
-
-        return get_registry
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'kssl' has no attribute {name!r}")
 
 

@@ -90,3 +90,10 @@ def check_range_pair(name, value, *, low=None, high=None, low_inclusive=True, wh
         bounds = f"{'[' if low_inclusive else '('}{low}, {high}]"
         raise ArgumentError(name, f"expected {what} within {bounds}, got {list(value)!r}{hint}.")
     return (a, b)
+
+
+def check_widths(name, value):
+    """A list of layer widths (integers >= 1, possibly empty, e.g. ``[256]``); returns a list of ints."""
+    if not isinstance(value, (list, tuple)):
+        raise ArgumentError(name, f"expected a list of layer widths such as [256] (or [] for none), got {value!r}.")
+    return [check_int(name, d, low=1) for d in value]

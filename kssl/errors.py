@@ -18,6 +18,10 @@ class RecipeError(KsslError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class TrainingError(Exception):
+    """Training stopped for a reason the user must act on (e.g. a NaN loss). The CLI exits with code 1."""
+
+
 class ArgumentError(KsslError, ValueError):
     """Raised by a component constructor for one bad argument.
 

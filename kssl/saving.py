@@ -1,29 +1,49 @@
-"""Saving pretext models: the ``encoder`` and ``augmenter`` entries of their Keras config.
-
-A pretext model holds its encoder (and augmenter) as constructor arguments, so its
-``get_config`` serialises them and its ``from_config`` rebuilds them::
-
-    def get_config(self):
-        return {**super().get_config(), **components_config(self.encoder, self.augmenter), "temperature": self.temperature}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**components_from_config(config))
-"""
+"""``kssl.load_model``: reload a saved kssl model with a clear error for a missing or damaged file."""
 
 from __future__ import annotations
 
-import keras
+from pathlib import Path
+
+from kssl.errors import KsslError
 
 
+def load_model(path, compile: bool = True):
+    """``keras.models.load_model(path)`` for a ``.keras`` file written by kssl (or a plugin).
+
+    kssl's component classes (and those of installed plugins) are registered when kssl
+    is imported, so no ``custom_objects`` are needed. A missing, truncated or otherwise
+    unreadable file raises :class:`kssl.KsslError` naming the file, instead of the
+    deserialiser's traceback.
+    """
+    import keras
+
+    from kssl.plugins import get_registry
+
+    get_registry()  # every installed plugin's classes are registered before deserialising
+    path = Path(path)
+    if not path.is_file():
+        raise KsslError(f"{str(path)!r}: no such model file. Give the path of a .keras file that kssl wrote (model.keras, encoder.keras).")
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise KsslError(
+            f"{str(path)!r}: cannot be loaded as a Keras model ({reason}). The file may be truncated or damaged; "
+            "use another checkpoint, or retrain."
+        ) from None
+
+
+# TEMPORARY (removed once every pretext task is ported to PretextTask, which owns this).
 def components_config(encoder, augmenter=None) -> dict:
-    """``{"encoder": ..., "augmenter": ...}`` serialised (``augmenter`` None when there is none)."""
+    import keras
+
     serialize = keras.saving.serialize_keras_object
     return {"encoder": serialize(encoder), "augmenter": serialize(augmenter) if augmenter is not None else None}
 
 
 def components_from_config(config: dict) -> dict:
-    """A copy of ``config`` with its ``encoder`` and ``augmenter`` (when present and set) deserialised."""
+    import keras
+
     config = dict(config)
     for key in ("encoder", "augmenter"):
         if config.get(key) is not None:

@@ -8,12 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from kssl.errors import KsslError
+from kssl.errors import KsslError, TrainingError
 from kssl.recipe import dump_recipe, load_recipe
-
-
-class TrainingError(Exception):
-    """Training stopped for a reason the user must act on (e.g. a NaN loss). Exit code 1."""
 
 
 def _say(message: str) -> None:
@@ -21,11 +17,12 @@ def _say(message: str) -> None:
 
 
 def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0):
-    """What to hand ``model.fit``: the pretext task's own tf.data pipeline if it has one, else arrays."""
+    """What to hand ``model.fit``: the pretext task's own pipeline if it has one, else batches or arrays."""
     from kssl.distribution import replica_batches
 
-    if hasattr(model, "make_dataset"):
-        return model.make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed), {}
+    pipeline = model.make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if pipeline is not None:
+        return pipeline, {}
     batches = replica_batches(model, x, batch_size, shuffle=shuffle, seed=seed)  # JAX data parallel: even splits
     if batches is not None:
         return batches, {}

@@ -11,7 +11,7 @@ from keras import ops
 from kssl.augment.random_resized_crop import RandomResizedCrop
 from kssl.checks import check_int, check_positive, check_range_pair
 from kssl.errors import ArgumentError
-from kssl.heads.projection_head import ProjectionHead
+from kssl.heads.mlp_head import MLPHead as ProjectionHead
 from kssl.heads.prototypes import Prototypes
 from kssl.losses.cross_replica import on_global_batch, with_model_losses
 from kssl.losses.sinkhorn import sinkhorn

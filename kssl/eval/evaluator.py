@@ -1,0 +1,47 @@
+"""``kssl.Evaluator``: the base class of everything that scores a trained model."""
+
+from __future__ import annotations
+
+
+class Evaluator:
+    """Scores a pretext model on a dataset: ``evaluate(model, data) -> {metric: value}``.
+
+    A subclass sets ``name`` (the prefix of its messages) and ``requires_labels`` (False
+    for scores that need no labels, such as an ELBO), takes its own arguments in
+    ``__init__`` (checked with :mod:`kssl.checks`, stored under the same names, returned
+    by ``get_config``), and implements :meth:`evaluate`. Optional:
+
+    - :meth:`check_model`: raise :class:`kssl.KsslError` when the model lacks what the
+      evaluator needs; the builder calls it before training, so a recipe that pairs an
+      evaluator with the wrong pretext task fails in seconds, not after training.
+    - :meth:`write_artifacts`: pictures or files written into the run directory.
+
+    Features come from a :class:`~kssl.eval.feature_cache.FeatureCache` that the run
+    owns and passes as ``features``: kNN, linear probe and clustering then embed each
+    split once per model. Called without one (from Python), an evaluator embeds afresh.
+    """
+
+    name = "evaluator"
+    requires_labels = True
+
+    def evaluate(self, model, data, features=None) -> dict:
+        """``{metric: value}`` of ``model`` on ``data`` (a :class:`kssl.data.splits.DataSplits`)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement evaluate(model, data, features=None).")
+
+    def check_model(self, model) -> None:
+        """Raise :class:`kssl.KsslError` if ``model`` cannot be scored by this evaluator. Default: any model."""
+
+    def write_artifacts(self, run_dir, model, data, features=None) -> list:
+        """Write pictures or files into ``run_dir``; returns their paths. Default: none."""
+        return []
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as stored."""
+        return {}
+
+    @staticmethod
+    def features_of(features, model, x, batch_size: int = 256):
+        """``features.embed(model, x, batch_size)``, or a fresh embedding when no cache is given."""
+        from kssl.eval.feature_cache import FeatureCache
+
+        return (features if features is not None else FeatureCache()).embed(model, x, batch_size)

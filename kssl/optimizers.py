@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kssl.checks import check_int, check_number, check_positive
 from kssl.errors import ArgumentError, did_you_mean
+from kssl.factories import call_factory
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "lamb", "rmsprop")
 
@@ -63,8 +64,6 @@ def make_optimizer(
 
 def optimizer_from_recipe(spec: dict, steps_total: int | None = None):
     """``spec`` is the recipe's optimizer section; errors name ``optimizer.<key>``."""
-    from kssl.builder import call_factory
-
     spec = dict(spec)
     if spec.get("schedule") == "cosine" and spec.get("decay_steps") is None and steps_total:
         spec["decay_steps"] = max(1, int(steps_total) - int(spec.get("warmup_steps", 0) or 0))

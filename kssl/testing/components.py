@@ -29,13 +29,13 @@ def tiny_encoder(input_shape=(16, 16, 1), features: int = 8):
 def build_component(kind: str, factory, args: dict | None = None, *, context: dict | None = None, objects: dict | None = None):
     """Call ``factory`` exactly as a recipe section ``{type: ..., **args}`` would.
 
-    The factory is built with :func:`kssl.builder.call_factory`, as the builder does:
+    The factory is built with :func:`kssl.factories.call_factory`, as the builder does:
     recipe arguments are checked against its signature, ``context`` values
     (``input_shape``, ``num_classes``, ...) and ``objects`` (``encoder``,
     ``augmenter``) are passed only when it names them, and an ``ArgumentError``
     comes back as a ``RecipeError`` naming ``<kind>.<argument>``.
     """
-    from kssl.builder import call_factory
+    from kssl.factories import call_factory
 
     return call_factory(factory, dict(args or {}), kind, f"{kind} {getattr(factory, '__name__', 'factory')!r}", context, objects)
 

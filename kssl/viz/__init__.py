@@ -6,6 +6,6 @@
 """
 
 from kssl.viz.grid import image_grid, is_image_batch, save_image_grid
-from kssl.viz.tensorboard import log_images
+from kssl.viz.tensorboard import log_images, log_scalars
 
-__all__ = ["image_grid", "is_image_batch", "log_images", "save_image_grid"]
+__all__ = ["image_grid", "is_image_batch", "log_images", "log_scalars", "save_image_grid"]

@@ -36,3 +36,19 @@ def log_images(log_dir, tag: str, images, step: int = 0, ncols: int = 8, padding
     writer.flush()
     writer.close()
     return True
+
+
+def log_scalars(log_dir, scores: dict, step: int) -> bool:
+    """Write ``{name: value}`` as TensorBoard scalars under ``log_dir`` at ``step`` (False without TensorFlow)."""
+    try:
+        import tensorflow as tf
+    except ImportError:  # TensorBoard event files need TensorFlow's summary writer
+        return False
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    writer = tf.summary.create_file_writer(str(log_dir))
+    with writer.as_default():
+        for name, value in scores.items():
+            tf.summary.scalar(name, value, step=int(step))
+    writer.flush()
+    writer.close()
+    return True

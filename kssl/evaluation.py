@@ -7,7 +7,6 @@ from pathlib import Path
 
 from kssl.builder import build_inputs, build_model, check_evaluators
 from kssl.errors import KsslError
-from kssl.eval.evaluator import Evaluator
 from kssl.eval.feature_cache import FeatureCache
 from kssl.recipe import load_recipe
 from kssl.saving import load_model
@@ -29,8 +28,7 @@ def evaluate(model, data, evaluators, features: FeatureCache | None = None) -> d
     features = features if features is not None else FeatureCache()
     scores = {}
     for evaluator in evaluators:
-        # TEMPORARY: evaluators not yet ported to kssl.Evaluator take no feature cache
-        result = evaluator.evaluate(model, data, features=features) if isinstance(evaluator, Evaluator) else evaluator.evaluate(model, data)
+        result = evaluator.evaluate(model, data, features=features)
         scores.update({k: float(v) for k, v in result.items()})
     return scores
 
@@ -58,10 +56,7 @@ def evaluate_with_baseline(run_dir: Path, recipe: dict, model, data, evaluators,
     _say("evaluating the trained model")
     metrics = evaluate(model, data, evaluators, features)
     for evaluator in evaluators:
-        if isinstance(evaluator, Evaluator):  # TEMPORARY (see evaluate)
-            evaluator.write_artifacts(run_dir, model, data, features=features)
-        elif hasattr(evaluator, "write_artifacts"):
-            evaluator.write_artifacts(run_dir, model, data)
+        evaluator.write_artifacts(run_dir, model, data, features=features)
     _say("evaluating the randomly initialised model training started from, for comparison")
     baseline = load_baseline(run_dir, recipe, data)
     metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, evaluators, features).items()})

@@ -1,11 +1,13 @@
 """The ``clustering`` evaluator on synthetic blobs, its bad-input messages, its PNGs and its registration."""
 
+import keras
 import numpy as np
 import pytest
 
 from kssl.data.splits import DataSplits
 from kssl.errors import ArgumentError, KsslError, RecipeError
 from kssl.eval.clustering import ClusteringEvaluator
+from kssl.pretext.pretext_task import PretextTask
 
 
 def blobs(n_per_class=30, k=4, dim=5, seed=0, spread=0.05):
@@ -17,19 +19,22 @@ def blobs(n_per_class=30, k=4, dim=5, seed=0, spread=0.05):
     return x[order].astype("float32"), y[order].astype("int32")
 
 
-class FeatureModel:
-    """A stand-in pretext model: features are the inputs; optional own clusters."""
+class FeatureModel(PretextTask):
+    """A stand-in pretext model: features are the inputs; its own clusters only when given (else the base's None)."""
 
-    def __init__(self, clusters=None):
-        self._clusters = clusters
+    def __init__(self, clusters=None, n_clusters=None):
+        super().__init__(keras.layers.Identity())
+        self._clusters, self._n_clusters = clusters, n_clusters
 
     def embed(self, x, batch_size=256):
         return np.asarray(x)
 
-    def __getattr__(self, name):
-        if name == "predict_clusters" and self.__dict__.get("_clusters") is not None:
-            return self.__dict__["_clusters"]
-        raise AttributeError(name)
+    def predict_clusters(self, x, batch_size=256):
+        return super().predict_clusters(x, batch_size) if self._clusters is None else self._clusters(x)
+
+    @property
+    def n_clusters(self):
+        return self._n_clusters
 
 
 @pytest.fixture
@@ -55,6 +60,14 @@ def test_models_own_clusters_are_scored_under_any_renaming(data):
     assert "raw_kmeans_acc" not in scores
 
 
+def test_usage_entropy_counts_the_models_declared_clusters(data):
+    """4 equally used clusters of the 8 the model declares: entropy log 4 / log 8 = 2/3; undeclared: 4 of 4."""
+    own = lambda x: np.asarray(data.y_test)  # noqa: E731
+    evaluator = ClusteringEvaluator(num_classes=4, n_init=1, raw_baseline=False)
+    assert evaluator.evaluate(FeatureModel(clusters=own, n_clusters=8), data)["clusters_usage_entropy"] == pytest.approx(2 / 3)
+    assert evaluator.evaluate(FeatureModel(clusters=own), data)["clusters_usage_entropy"] == pytest.approx(1.0)
+
+
 def test_a_worse_clustering_scores_lower(data):
     rng = np.random.default_rng(0)
     noisy = DataSplits(data.x_train, data.y_train, rng.normal(size=data.x_test.shape).astype("float32"), data.y_test)
@@ -66,6 +79,12 @@ def test_missing_labels_give_a_clear_message(data):
     unlabeled = DataSplits(data.x_train)
     with pytest.raises(KsslError, match="clustering.*no labels"):
         ClusteringEvaluator(n_clusters=4).evaluate(FeatureModel(), unlabeled)
+
+
+def test_config_round_trips():
+    evaluator = ClusteringEvaluator(n_clusters=5, n_init=3, l2_normalize=True, embedding_map="pca")
+    assert ClusteringEvaluator(**evaluator.get_config()).get_config() == evaluator.get_config()
+    assert evaluator.get_config()["n_clusters"] == 5 and evaluator.get_config()["embedding_map"] == "pca"
 
 
 def test_bad_cluster_counts(data):

@@ -90,6 +90,9 @@ def test_errors_are_clear():
         ELBOEvaluator().evaluate(model, DataSplits(x))
     with pytest.raises(KsslError, match="needs a generative pretext model"):
         ELBOEvaluator().evaluate(object(), DataSplits(x, x_test=x))
+    with pytest.raises(KsslError, match="got object. Remove `elbo` from the recipe's eval list or use pretext type vae"):
+        ELBOEvaluator().check_model(object())
+    assert ELBOEvaluator().check_model(model) is None  # a VAE is accepted
     for kwargs, argument in [({"num_samples": 0}, "num_samples"), ({"importance_samples": -1}, "importance_samples"), ({"split": "val"}, "split")]:
         with pytest.raises(ArgumentError) as info:
             ELBOEvaluator(**kwargs)

@@ -1,12 +1,16 @@
-"""The built-in evaluators: k-NN and linear probe, on fixed features (no training)."""
+"""The built-in evaluators: k-NN and linear probe on fixed features (no training); which pretext tasks each accepts."""
 
 import numpy as np
 import pytest
 
 from kssl.data.splits import DataSplits
 from kssl.errors import ArgumentError, KsslError
+from kssl.eval.elbo import ELBOEvaluator
 from kssl.eval.knn import KNNEvaluator
 from kssl.eval.linear_probe import LinearProbeEvaluator
+from kssl.eval.masked_lm import MaskedLMEvaluator
+from kssl.eval.text_probe import TextProbeEvaluator
+from kssl.pretext.pretext_task import PretextTask
 
 
 class IdentityEncoder:
@@ -20,15 +24,20 @@ class IdentityEncoder:
         return np.asarray(x).reshape(len(x), -1)
 
 
-class FakePretext:
+class FakePretext(PretextTask):
+    """A pretext task with the base's ``embed`` (the encoder's output)."""
+
     def __init__(self):
-        self.encoder = IdentityEncoder()
+        super().__init__(IdentityEncoder())
 
 
-class FakeEmbedder:
+class FakeEmbedder(PretextTask):
     """A pretext model with its own ``embed`` (as a VAE has)."""
 
-    def embed(self, x, batch_size=None):
+    def __init__(self):
+        super().__init__(IdentityEncoder())
+
+    def embed(self, x, batch_size=256):
         return np.asarray(x)[:, :2] * 10.0
 
 
@@ -191,3 +200,40 @@ def test_evaluators_on_digits_pixels():
     data = digits(image_size=8, limit=600)
     assert KNNEvaluator(k=5).evaluate(FakePretext(), data)["knn_accuracy"] > 0.9
     assert LinearProbeEvaluator().evaluate(FakePretext(), data)["linear_probe_accuracy"] > 0.9
+
+
+# -- declared capabilities ------------------------------------------------------------
+
+
+def _simclr():
+    import keras
+
+    from kssl.pretext.simclr import SimCLR
+
+    return SimCLR(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), projection_dim=2, projection_hidden_dims=[4])
+
+
+@pytest.mark.parametrize(
+    "evaluator, needs, fix",
+    [
+        (ELBOEvaluator, "needs a generative pretext model with an ELBO (such as `vae`)", "use pretext type vae"),
+        (MaskedLMEvaluator, "scores a masked language model (pretext masked_lm)", "use `pretext: {type: masked_lm}`"),
+        (TextProbeEvaluator, "needs a text model with pooled features (pretext masked_lm)", "Use linear_probe for other models"),
+    ],
+    ids=["elbo", "masked_lm", "text_probe"],
+)
+def test_check_model_rejects_another_pretext_task_and_says_what_to_do(evaluator, needs, fix):
+    evaluator = evaluator()
+    model = _simclr()
+    with pytest.raises(KsslError) as info:
+        evaluator.check_model(model)
+    message = str(info.value)
+    assert f"evaluator {evaluator.name!r}" in message and needs in message and "got SimCLR" in message and fix in message
+    x = np.zeros((6, 4), "float32")
+    with pytest.raises(KsslError, match="got SimCLR"):  # evaluate checks too, before touching the model
+        evaluator.evaluate(model, _splits(x, np.arange(6) % 2, 3))
+
+
+@pytest.mark.parametrize("evaluator", [KNNEvaluator(), LinearProbeEvaluator()], ids=["knn", "linear_probe"])
+def test_feature_evaluators_accept_any_pretext_task(evaluator):
+    assert evaluator.check_model(_simclr()) is None

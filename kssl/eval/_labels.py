@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kssl.errors import KsslError
-from kssl.eval.features import embed
+from kssl.eval.evaluator import Evaluator
 
 
 def require_labels(evaluator: str, data) -> None:
@@ -22,9 +22,19 @@ def require_labels(evaluator: str, data) -> None:
         )
 
 
-def labeled_features(evaluator: str, model, data):
-    """(train features, train labels, test features, test labels) from ``model``'s frozen encoder."""
-    require_labels(evaluator, data)
-    train = embed(model, data.x_train, batch_size=data.batch_size)
-    test = embed(model, data.x_test, batch_size=data.batch_size)
-    return train, np.asarray(data.y_train).astype(int).reshape(-1), test, np.asarray(data.y_test).astype(int).reshape(-1)
+def labels(y) -> np.ndarray:
+    """Integer class ids as a 1-D array."""
+    return np.asarray(y).astype(int).reshape(-1)
+
+
+def labeled_features(name: str, model, data, features=None, batch_size: int | None = None, **options):
+    """(train features, train labels, test features, test labels) from ``model.embed``, checked for labels.
+
+    ``features`` is the run's :class:`~kssl.eval.feature_cache.FeatureCache` (None: embed
+    afresh); ``batch_size`` defaults to the dataset's; ``options`` go to ``model.embed``.
+    """
+    require_labels(name, data)
+    batch_size = batch_size or data.batch_size
+    train = Evaluator.features_of(features, model, data.x_train, batch_size, **options)
+    test = Evaluator.features_of(features, model, data.x_test, batch_size, **options)
+    return train, labels(data.y_train), test, labels(data.y_test)

@@ -10,10 +10,10 @@ from kssl.checks import check_bool, check_choice, check_int
 from kssl.errors import ArgumentError, KsslError
 from kssl.eval._labels import labeled_features, require_labels
 from kssl.eval.cluster_metrics import clustering_scores, usage_entropy
-from kssl.eval.features import embed
+from kssl.eval.evaluator import Evaluator
 
 
-class ClusteringEvaluator:
+class ClusteringEvaluator(Evaluator):
     """Cluster held-out samples and score the clusters against their labels.
 
     k-means (``n_init`` restarts) is fit on the training split's features and
@@ -21,9 +21,10 @@ class ClusteringEvaluator:
     (scikit-learn) are computed on the test split. Returns:
 
     - ``kmeans_acc``, ``kmeans_nmi``, ``kmeans_ari``: k-means on the model's features
-      (``model.embed`` when the pretext task defines it, else the encoder's output);
+      (``model.embed``);
     - ``clusters_acc``, ``clusters_nmi``, ``clusters_ari``, ``clusters_usage_entropy``:
-      the model's own assignments, when it has ``predict_clusters`` (DEC, SwAV);
+      the model's own assignments, when ``model.predict_clusters`` returns them (DEC,
+      SwAV; None for a method that does not cluster), over ``model.n_clusters`` clusters;
     - ``raw_kmeans_acc``, ``raw_kmeans_nmi``, ``raw_kmeans_ari``: k-means on the
       raw (flattened) inputs with the same number of clusters, as a baseline.
 
@@ -64,7 +65,7 @@ class ClusteringEvaluator:
         self.raw_baseline = check_bool("raw_baseline", raw_baseline)
         self.embedding_map = check_choice("embedding_map", embedding_map, ("tsne", "pca"))
         self.max_plot_samples = check_int("max_plot_samples", max_plot_samples, low=2)
-        self._raw_cache: dict = {}
+        self._raw = None  # (x_train, x_test, k, scores): the raw baseline of the last data, shared by a run's models
 
     # -- helpers ---------------------------------------------------------
     def _k(self, data) -> int:
@@ -92,41 +93,59 @@ class ClusteringEvaluator:
         return kmeans.predict(self._prepare(test_features))
 
     def _raw_scores(self, data, k: int) -> dict:
-        key = (id(data.x_train), id(data.x_test), k)
-        if key not in self._raw_cache:
-            raw = lambda a: np.asarray(a, dtype=np.float64).reshape(len(a), -1)  # noqa: E731
+        """k-means on the raw inputs; computed once for the trained and the randomly initialised model."""
+        if self._raw is None or self._raw[0] is not data.x_train or self._raw[1] is not data.x_test or self._raw[2] != k:
             from sklearn.cluster import KMeans
 
+            raw = lambda a: np.asarray(a, dtype=np.float64).reshape(len(a), -1)  # noqa: E731
             pred = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(raw(data.x_train)).predict(raw(data.x_test))
-            self._raw_cache[key] = {f"raw_kmeans_{m}": v for m, v in clustering_scores(data.y_test, pred).items()}
-        return dict(self._raw_cache[key])
+            scores = {f"raw_kmeans_{m}": v for m, v in clustering_scores(data.y_test, pred).items()}
+            self._raw = (data.x_train, data.x_test, k, scores)  # holds the arrays: identity stays meaningful
+        return dict(self._raw[3])
+
+    @staticmethod
+    def _own_clusters(model, x):
+        """The model's own cluster ids of ``x`` (int64), or None when the method does not cluster."""
+        own = model.predict_clusters(x)
+        return None if own is None else np.asarray(own, dtype=np.int64).reshape(-1)
 
     # -- the evaluator contract -----------------------------------------
-    def evaluate(self, model, data) -> dict:
-        train, _, test, _ = labeled_features(self.name, model, data)
+    def get_config(self) -> dict:
+        return {
+            "n_clusters": self.n_clusters,
+            "num_classes": self.num_classes,
+            "n_init": self.n_init,
+            "seed": self.seed,
+            "l2_normalize": self.l2_normalize,
+            "raw_baseline": self.raw_baseline,
+            "embedding_map": self.embedding_map,
+            "max_plot_samples": self.max_plot_samples,
+        }
+
+    def evaluate(self, model, data, features=None) -> dict:
+        train, _, test, _ = labeled_features(self.name, model, data, features)
         k = self._k(data)
         scores = {f"kmeans_{m}": v for m, v in clustering_scores(data.y_test, self.kmeans_predict(train, test, k)).items()}
-        if hasattr(model, "predict_clusters"):
-            own = np.asarray(model.predict_clusters(data.x_test), dtype=np.int64)
+        own = self._own_clusters(model, data.x_test)
+        if own is not None:
             scores.update({f"clusters_{m}": v for m, v in clustering_scores(data.y_test, own).items()})
-            n_own = int(getattr(model, "n_clusters", own.max() + 1))
-            scores["clusters_usage_entropy"] = usage_entropy(own, max(n_own, int(own.max()) + 1))
-        if self.raw_baseline and getattr(data.x_train, "dtype", None) is not None and np.issubdtype(data.x_train.dtype, np.number):
+            n_own = max(int(model.n_clusters or 0), int(own.max(initial=-1)) + 1)
+            scores["clusters_usage_entropy"] = usage_entropy(own, n_own)
+        if self.raw_baseline and isinstance(data.x_train, np.ndarray) and np.issubdtype(data.x_train.dtype, np.number):  # not text
             scores.update(self._raw_scores(data, k))
         return scores
 
-    def write_artifacts(self, run_dir, model, data) -> list[Path]:
+    def write_artifacts(self, run_dir, model, data, features=None) -> list[Path]:
         """``clusters_confusion.png`` and ``embedding_map.png`` of the test split."""
         from kssl.eval import cluster_plots
 
         require_labels(self.name, data)
         run_dir = Path(run_dir)
         k = self._k(data)
-        test = embed(model, data.x_test, data.batch_size)
-        if hasattr(model, "predict_clusters"):
-            clusters, source = np.asarray(model.predict_clusters(data.x_test), dtype=np.int64), "the model's clusters"
-        else:
-            train = embed(model, data.x_train, data.batch_size)
+        test = self.features_of(features, model, data.x_test, data.batch_size)
+        clusters, source = self._own_clusters(model, data.x_test), "the model's clusters"
+        if clusters is None:
+            train = self.features_of(features, model, data.x_train, data.batch_size)
             clusters, source = self.kmeans_predict(train, test, k), f"k-means (k={k}) on features"
         y = np.asarray(data.y_test, dtype=np.int64)
         acc = clustering_scores(y, clusters)["acc"]

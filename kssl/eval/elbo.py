@@ -6,12 +6,14 @@ import numpy as np
 
 from kssl.checks import check_choice, check_int
 from kssl.errors import KsslError
+from kssl.eval.evaluator import Evaluator
+from kssl.pretext.vae import VAE
 
 SPLITS = ("test", "train")
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
-class ELBOEvaluator:
+class ELBOEvaluator(Evaluator):
     """Score a VAE-like model by its evidence lower bound on held-out data, in nats per sample.
 
     Returns ``neg_elbo`` (= ``reconstruction`` + ``kl``, averaged over the
@@ -22,9 +24,8 @@ class ELBOEvaluator:
     negative importance-weighted bound of Burda et al. with K samples (tighter
     than ``neg_elbo``; K = 1 equals it in expectation). Labels are not needed.
 
-    The model must offer ``elbo_terms(x, num_samples, batch_size, seed)`` (and
-    ``log_likelihood(x, num_samples, batch_size, seed)`` for ``iw_nll``), as the
-    ``vae`` pretext task does.
+    The model must be a ``vae`` pretext model (:class:`kssl.pretext.vae.VAE`): the
+    scores come from its ``elbo_terms``, ``encode`` and ``log_likelihood``.
 
     Args:
         num_samples: draws of z per sample for the reconstruction term.
@@ -62,12 +63,17 @@ class ELBOEvaluator:
             )
         return x
 
-    def evaluate(self, model, data) -> dict:
-        if not hasattr(model, "elbo_terms"):
+    def check_model(self, model) -> None:
+        """Raise :class:`kssl.KsslError` unless ``model`` is a VAE (the only pretext task with an ELBO)."""
+        if not isinstance(model, VAE):
             raise KsslError(
                 f"evaluator 'elbo' needs a generative pretext model with an ELBO (such as `vae`), got {type(model).__name__}. "
                 "Remove `elbo` from the recipe's eval list or use pretext type vae."
             )
+
+    def evaluate(self, model, data, features=None) -> dict:
+        """The ELBO terms of the chosen split (``features`` is unused: the ELBO needs no embedding)."""
+        self.check_model(model)
         x = self._data(data)
         terms = model.elbo_terms(x, num_samples=self.num_samples, batch_size=self.batch_size, seed=self.seed)
         scores = {
@@ -75,9 +81,8 @@ class ELBOEvaluator:
             "reconstruction": float(np.mean(terms["reconstruction"])),
             "kl": float(np.mean(terms["kl"])),
         }
-        if hasattr(model, "encode"):
-            means = np.asarray(model.encode(x, batch_size=self.batch_size)[0], dtype=np.float64)
-            scores["active_units"] = float(active_units(means))
+        means = np.asarray(model.encode(x, batch_size=self.batch_size)[0], dtype=np.float64)
+        scores["active_units"] = float(active_units(means))
         if self.importance_samples:
             log_px = model.log_likelihood(x, num_samples=self.importance_samples, batch_size=self.batch_size, seed=self.seed)
             scores["iw_nll"] = float(-np.mean(log_px))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kssl.eval.feature_cache import FeatureCache
+
 
 class Evaluator:
     """Scores a pretext model on a dataset: ``evaluate(model, data) -> {metric: value}``.
@@ -40,8 +42,6 @@ class Evaluator:
         return {}
 
     @staticmethod
-    def features_of(features, model, x, batch_size: int = 256):
-        """``features.embed(model, x, batch_size)``, or a fresh embedding when no cache is given."""
-        from kssl.eval.feature_cache import FeatureCache
-
-        return (features if features is not None else FeatureCache()).embed(model, x, batch_size)
+    def features_of(features, model, x, batch_size: int = 256, **options):
+        """``features.embed(model, x, batch_size, **options)``, or a fresh embedding when no cache is given."""
+        return (features if features is not None else FeatureCache()).embed(model, x, batch_size, **options)

@@ -6,11 +6,12 @@ import numpy as np
 
 from kssl.checks import check_choice, check_int, check_positive
 from kssl.eval._labels import labeled_features
+from kssl.eval.evaluator import Evaluator
 
 WEIGHTINGS = ("distance-softmax", "uniform")
 
 
-class KNNEvaluator:
+class KNNEvaluator(Evaluator):
     """Classify each held-out sample by its ``k`` most cosine-similar training samples.
 
     ``weighting: distance-softmax`` weighs each neighbour's vote by
@@ -58,8 +59,8 @@ class KNNEvaluator:
             predictions.append(scores.argmax(axis=1))
         return np.concatenate(predictions) if predictions else np.zeros(0, int)
 
-    def evaluate(self, model, data) -> dict:
-        train, y_train, test, y_test = labeled_features(self.name, model, data)
+    def evaluate(self, model, data, features=None) -> dict:
+        train, y_train, test, y_test = labeled_features(self.name, model, data, features)
         num_classes = int(max(y_train.max(), y_test.max())) + 1
         predictions = self.predict(train, y_train, test, num_classes)
         return {"knn_accuracy": float(np.mean(predictions == y_test))}

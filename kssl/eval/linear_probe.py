@@ -6,11 +6,12 @@ import numpy as np
 
 from kssl.checks import check_choice, check_int, check_positive
 from kssl.eval._labels import labeled_features
+from kssl.eval.evaluator import Evaluator
 
 HEADS = ("logistic", "dense")
 
 
-class LinearProbeEvaluator:
+class LinearProbeEvaluator(Evaluator):
     """Fit a linear classifier on the frozen training features, score the held-out split.
 
     Features are standardised with the training split's mean and deviation.
@@ -95,8 +96,8 @@ class LinearProbeEvaluator:
         head.fit(train[order], y_train[order], epochs=self.epochs, batch_size=256, shuffle=False, verbose=0)
         return np.asarray(head.predict(test, batch_size=1024, verbose=0)).argmax(axis=1)
 
-    def evaluate(self, model, data) -> dict:
-        train, y_train, test, y_test = labeled_features(self.name, model, data)
+    def evaluate(self, model, data, features=None) -> dict:
+        train, y_train, test, y_test = labeled_features(self.name, model, data, features)
         num_classes = int(max(y_train.max(), y_test.max())) + 1
         predictions = self.fit_predict(train, y_train, test, num_classes)
         return {"linear_probe_accuracy": float(np.mean(predictions == y_test))}

@@ -8,8 +8,8 @@ import numpy as np
 
 from kssl.checks import check_int, check_number
 from kssl.errors import KsslError
-from kssl.pretext.masked_lm import pad_batch
-
+from kssl.eval.evaluator import Evaluator
+from kssl.pretext.masked_lm import MaskedLanguageModel, pad_batch
 
 
 def select_positions(eligible, rate: float, seed: int = 0):
@@ -34,13 +34,19 @@ def select_positions(eligible, rate: float, seed: int = 0):
     return positions, weights
 
 
+def check_masked_lm(model, needs: str, fix: str) -> None:
+    """Raise :class:`kssl.KsslError` (``needs``, the model's class, ``fix``) unless ``model`` is a masked language model."""
+    if not isinstance(model, MaskedLanguageModel):
+        raise KsslError(f"{needs}, got {type(model).__name__}. {fix}")
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     logits = logits.astype(np.float64)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-class MaskedLMEvaluator:
+class MaskedLMEvaluator(Evaluator):
     """Masked-token accuracy and perplexity on the held-out texts, and what a unigram model scores.
 
     ``ceil(mask_rate * n)`` of the ``n`` non-special tokens of every test text are
@@ -71,17 +77,19 @@ class MaskedLMEvaluator:
     def get_config(self) -> dict:
         return {"mask_rate": self.mask_rate, "seed": self.seed, "batch_size": self.batch_size}
 
-    def _check(self, model, data) -> None:
-        if not all(hasattr(model, a) for a in ("tokenize", "mask_token_id", "special_token_ids")):
-            raise KsslError(
-                f"evaluator 'masked_lm' scores a masked language model (pretext masked_lm), got {type(model).__name__}. "
-                "Remove it from `eval` or use `pretext: {type: masked_lm}`."
-            )
+    def check_model(self, model) -> None:
+        """Raise :class:`kssl.KsslError` unless ``model`` is a ``masked_lm`` pretext model."""
+        check_masked_lm(
+            model,
+            "evaluator 'masked_lm' scores a masked language model (pretext masked_lm)",
+            "Remove it from `eval` or use `pretext: {type: masked_lm}`.",
+        )
+
+    def evaluate(self, model, data, features=None) -> dict:
+        """Masked-token scores on the test texts (``features`` is unused: the model predicts tokens)."""
+        self.check_model(model)
         if data.x_test is None or len(data.x_test) == 0:
             raise KsslError("evaluator 'masked_lm' needs held-out texts (a test split); set data.test_fraction above 0 or use more text.")
-
-    def evaluate(self, model, data) -> dict:
-        self._check(model, data)
         rate = self.mask_rate if self.mask_rate is not None else float(model.mask_rate)
         special = np.asarray(model.special_token_ids)
         test = model.tokenize(data.x_test, self.batch_size)

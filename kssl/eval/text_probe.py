@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from kssl.checks import check_choice, check_int, check_positive
-from kssl.errors import KsslError
-from kssl.eval._labels import require_labels
+from kssl.eval._labels import labeled_features
+from kssl.eval.evaluator import Evaluator
 from kssl.eval.linear_probe import LinearProbeEvaluator
+from kssl.eval.masked_lm import check_masked_lm
 
 POOLINGS = ("mean", "cls")
 
 
-class TextProbeEvaluator:
+class TextProbeEvaluator(Evaluator):
     """Logistic regression on frozen, pooled encoder features of labeled texts.
 
     Each text is encoded by the model's encoder and pooled over its tokens
@@ -42,17 +43,17 @@ class TextProbeEvaluator:
     def get_config(self) -> dict:
         return {"pooling": self.pooling, "C": self.C, "max_iter": self.max_iter, "batch_size": self.batch_size}
 
-    def evaluate(self, model, data) -> dict:
-        require_labels(self.name, data)
-        if not hasattr(model, "tokenize") or not hasattr(model, "embed"):
-            raise KsslError(
-                f"evaluator 'text_probe' needs a text model with pooled features (pretext masked_lm), got {type(model).__name__}. "
-                "Use linear_probe for other models."
-            )
-        train = model.embed(data.x_train, batch_size=self.batch_size, pooling=self.pooling)
-        test = model.embed(data.x_test, batch_size=self.batch_size, pooling=self.pooling)
-        y_train = np.asarray(data.y_train).astype(int).reshape(-1)
-        y_test = np.asarray(data.y_test).astype(int).reshape(-1)
+    def check_model(self, model) -> None:
+        """Raise :class:`kssl.KsslError` unless ``model`` is a ``masked_lm`` pretext model (the text model with pooled features)."""
+        check_masked_lm(
+            model,
+            "evaluator 'text_probe' needs a text model with pooled features (pretext masked_lm)",
+            "Use linear_probe for other models.",
+        )
+
+    def evaluate(self, model, data, features=None) -> dict:
+        self.check_model(model)
+        train, y_train, test, y_test = labeled_features(self.name, model, data, features, self.batch_size, pooling=self.pooling)
         probe = LinearProbeEvaluator(head="logistic", C=self.C, max_iter=self.max_iter)
         predictions = probe.fit_predict(train, y_train, test)
         majority = np.bincount(y_train).argmax()

@@ -59,7 +59,7 @@ def fit_one_step(model, x, batch_size: int | None = None, optimizer=None) -> flo
     if not getattr(model, "compiled", False):
         model.compile(optimizer=optimizer or keras.optimizers.Adam(1e-2))
     batch_size = batch_size or len(x)
-    if not model.built and not hasattr(model, "make_dataset"):
+    if not model.built:
         model(x[:2])
     before = [_numpy(v).copy() for v in model.trainable_variables]
     assert before, f"{type(model).__name__} has no trainable weights: nothing would be learned."
@@ -127,14 +127,14 @@ def check_pretext(factory, args: dict | None = None, *, x=None, encoder=None, au
 
     ``x`` defaults to eight 16x16 grayscale images (pass strings for a text task with
     ``make_dataset``). ``encoder`` defaults to :func:`tiny_encoder`; ``augmenter`` is
-    passed when given. Checks: a ``keras.Model`` exposing the ``.encoder`` it was
+    passed when given. Checks: a ``kssl.PretextTask`` exposing the ``.encoder`` it was
     given, a finite loss and changed weights after one step, finite (N, D) features,
     and a ``.keras`` round trip with equal weights, outputs and features.
     Returns the trained model.
     """
     import keras
 
-    from kssl.eval.features import embed
+    from kssl.pretext.pretext_task import PretextTask
     from kssl.testing.serialization import assert_round_trip
 
     x = tiny_images(8, 16, 1) if x is None else x
@@ -147,12 +147,13 @@ def check_pretext(factory, args: dict | None = None, *, x=None, encoder=None, au
     context = {"input_shape": input_shape, "batch_size": batch_size or len(x)}
     model = build_component("pretext", factory, args, context=context, objects=objects)
     name = type(model).__name__
-    assert isinstance(model, keras.Model), f"a pretext factory must return a keras.Model subclass, got {name}."
+    assert isinstance(model, PretextTask), f"a pretext factory must return a kssl.PretextTask subclass, got {name}."
     assert getattr(model, "encoder", None) is encoder, f"{name} must expose the encoder it was given as `.encoder`."
     fit_one_step(model, x, batch_size=batch_size)
-    features = embed(model, x, batch_size=batch_size or len(x))
+    features = model.embed(x, batch_size=batch_size or len(x))
     assert features.shape[0] == len(x) and np.all(np.isfinite(features)), f"{name}: bad features {features.shape} from embed()."
-    reloaded = assert_round_trip(model, x=None if hasattr(model, "make_dataset") else x, tmp_path=tmp_path)
-    again = embed(reloaded, x, batch_size=batch_size or len(x))
+    numeric = isinstance(x, np.ndarray) and x.dtype.kind in "fiu"  # raw text goes through the task's own pipeline
+    reloaded = assert_round_trip(model, x=x if numeric else None, tmp_path=tmp_path)
+    again = reloaded.embed(x, batch_size=batch_size or len(x))
     np.testing.assert_allclose(again, features, rtol=1e-5, atol=1e-5, err_msg=f"{name}: features differ after a .keras round trip.")
     return model

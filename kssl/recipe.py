@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from kssl.errors import KsslError, RecipeError, did_you_mean
+from kssl.recipe_distribution import check_distribution
+from kssl.zoo_recipes import resolve_source, zoo_recipes  # noqa: F401  (zoo_recipes: a public name of this module)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 COMPONENT_SECTIONS = ("data", "augmenter", "encoder", "pretext")
@@ -33,39 +35,6 @@ TRAIN_DEFAULTS = {
 }
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
-ZOO_DIR = Path(__file__).parent / "zoo"
-
-
-def zoo_recipes() -> dict[str, Path]:
-    """Zoo recipe name -> path: kssl's own (shipped inside the package), then those plugins ship.
-
-    A plugin recipe never shadows one of kssl's (see kssl.plugins.plugin_zoo_recipes).
-    """
-    from kssl.plugins import plugin_zoo_recipes
-
-    recipes = {p.stem: p for p in sorted(ZOO_DIR.glob("*.yaml"))}
-    for name, (path, _dist) in plugin_zoo_recipes().items():
-        recipes.setdefault(name, path)
-    return recipes
-
-
-def resolve_source(source) -> Path:
-    """A recipe path, or the name of a zoo recipe."""
-    path = Path(source)
-    if path.is_file():
-        return path
-    zoo = zoo_recipes()
-    if str(source) in zoo:
-        return zoo[str(source)]
-    if path.suffix in (".yaml", ".yml") and path.stem in zoo and path.parent.name == "zoo":
-        return zoo[path.stem]
-    hint = did_you_mean(path.stem, zoo)
-    raise KsslError(
-        f"recipe {str(source)!r}: no such file, and no zoo recipe of that name.{hint} "
-        f"Give a path to a YAML file or one of: {', '.join(zoo) or '(none)'} (see `kssl zoo`)."
-    )
-
-
 class _Loader(yaml.SafeLoader):
     """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string)."""
 
@@ -204,10 +173,7 @@ def validate_structure(recipe) -> dict:
         raise RecipeError("train.verbose", f"expected auto, 0, 1 or 2, got {train['verbose']!r}.")
     _check_int("train.log_images", train["log_images"], 0)
 
-    distribution = recipe.setdefault("distribution", {})
-    if not isinstance(distribution, dict):
-        raise RecipeError("distribution", f"expected a mapping such as {{strategy: auto}}, got {distribution!r}.")
-    distribution.setdefault("strategy", "auto")
+    recipe["distribution"] = check_distribution(recipe.get("distribution"))
 
     evals = recipe.setdefault("eval", [])
     if not isinstance(evals, list):

@@ -49,18 +49,23 @@ from kssl.recipe import load_recipe  # noqa: E402
 MULTI = "mirrored" if BACKEND == "tensorflow" else "data_parallel"
 
 
+def mirror_views(x, n):
+    """``n`` deterministic views: the image, its mirror image, the image, ..."""
+    return [x if i % 2 == 0 else ops.flip(x, axis=2) for i in range(n)]
+
+
 class MirrorViewsSimCLR(SimCLR):
     """SimCLR whose two views are the image and its mirror image (deterministic)."""
 
-    def views(self, x, training=False):
-        return x, ops.flip(x, axis=2)
+    def views(self, x, n=2, training=False):
+        return mirror_views(x, n)
 
 
 class MirrorViewsSwAV(SwAV):
     """SwAV whose two global views are the image and its mirror image (deterministic)."""
 
-    def views(self, x, training=False):
-        return [x, ops.flip(x, axis=2)]
+    def views(self, x, n=2, training=False):
+        return mirror_views(x, n)
 
 
 PRETEXTS = {
@@ -148,7 +153,8 @@ def jit_error() -> str:
 
 def jax_extras(registry) -> dict:
     """JAX only: uneven batches (fit and predict) under DataParallel, and bf16 mixed precision."""
-    from kssl.distribution import predict, replica_batches
+    from kssl.distribution import replica_batches
+    from kssl.inference import predict
 
     rng = np.random.default_rng(1)
     x = rng.random((13, 8, 8, 1)).astype("float32")

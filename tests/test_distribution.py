@@ -20,7 +20,11 @@ import pytest
 
 import kssl
 from kssl import distribution
+from kssl.data.batches import ShuffledBatches
+from kssl.distribution import jax as kssl_jax
+from kssl.distribution import strategies
 from kssl.errors import RecipeError
+from kssl.recipe_distribution import check_distribution
 
 STEPS = Path(__file__).with_name("distribution_steps.py")
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +99,7 @@ def test_jax_uneven_batches_predict_and_bf16(steps):
 
 def test_unknown_strategy_names_the_choices():
     with pytest.raises(RecipeError) as info:
-        distribution.normalize({"strategy": "mirored"})
+        check_distribution({"strategy": "mirored"})
     message = str(info.value)
     assert message.startswith("distribution.strategy: unknown strategy 'mirored'")
     assert "Did you mean 'mirrored'?" in message
@@ -119,7 +123,7 @@ def test_unknown_strategy_names_the_choices():
 )
 def test_bad_distribution_sections(spec, path):
     with pytest.raises(RecipeError) as info:
-        distribution.normalize(spec)
+        check_distribution(spec)
     assert str(info.value).startswith(path + ":")
 
 
@@ -142,15 +146,15 @@ def test_jax_multi_worker_without_cluster(monkeypatch):
     for var in ("TF_CONFIG", "KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(RecipeError, match="multi_worker on JAX needs the cluster"):
-        distribution._jax_cluster({"strategy": "multi_worker"})
+        kssl_jax.cluster({"strategy": "multi_worker"})
     with pytest.raises(RecipeError, match="missing num_processes, process_id"):
-        distribution._jax_cluster({"strategy": "multi_worker", "coordinator_address": "10.0.0.1:1234"})
+        kssl_jax.cluster({"strategy": "multi_worker", "coordinator_address": "10.0.0.1:1234"})
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["h0:20000", "h1:20000"]}, "task": {"type": "worker", "index": 1}}')
-    assert distribution._jax_cluster({"strategy": "multi_worker"}) == ("h0:20000", 2, 1)
+    assert kssl_jax.cluster({"strategy": "multi_worker"}) == ("h0:20000", 2, 1)
 
 
 def test_torch_backend_has_one_device_only(monkeypatch):
-    monkeypatch.setattr(distribution, "_backend", lambda: "torch")
+    monkeypatch.setattr(strategies, "_backend", lambda: "torch")
     assert distribution.configure("auto").strategy == "none"
     for strategy in ("mirrored", "multi_worker", "data_parallel"):
         with pytest.raises(RecipeError, match="not supported on the torch backend yet"):
@@ -176,7 +180,7 @@ def test_auto_builds_under_the_users_own_strategy():
 
 
 def test_uneven_global_batch_and_xla_with_replicas_are_errors():
-    placement = distribution._Placement("mirrored", "tensorflow", num_replicas=2)
+    placement = distribution.Placement("mirrored", "tensorflow", num_replicas=2)
     with pytest.raises(RecipeError, match=r"^data.batch_size: the global batch of 15 samples does not split evenly over the 2 replicas"):
         placement.prepare(keras.Sequential([keras.layers.Dense(1)]), batch_size=15)
     with pytest.raises(RecipeError, match=r"^train.jit_compile: XLA"):
@@ -231,28 +235,39 @@ def test_cross_replica_helpers_are_identities_on_one_device():
     assert float(cross_replica.scale_for_replicas(keras.ops.convert_to_tensor(3.0))) == 3.0
 
 
-def test_global_batches_split_evenly_and_shard_processes():
+def test_shuffled_batches_split_evenly_over_replicas_and_shard_processes():
     x = np.arange(23)[:, None]
-    batches = distribution._GlobalBatches(x, batch_size=8, replicas=4, shuffle=True, seed=0)
+    batches = ShuffledBatches(x, batch_size=8, shuffle=True, seed=0, replicas=4)
     sizes = [len(batches[i]) for i in range(len(batches))]
     assert sizes == [8, 8, 4]  # 23 = 8 + 8 + 7; the last batch trimmed to 4, 3 samples skipped this epoch
     seen = np.concatenate([batches[i][:, 0] for i in range(len(batches))])
-    assert len(set(seen.tolist())) == 20
+    np.testing.assert_array_equal(seen, np.random.default_rng(0).permutation(23)[:20])  # the seeded order, cut at 20
     first = seen.copy()
     batches.on_epoch_end()
     again = np.concatenate([batches[i][:, 0] for i in range(len(batches))])
     assert not np.array_equal(first, again)  # reshuffled every epoch
-    shares = [distribution._GlobalBatches(x, 8, 4, True, 0, process_index=p, process_count=2) for p in range(2)]
+    shares = [ShuffledBatches(x, 8, True, 0, replicas=4, process_index=p, process_count=2) for p in range(2)]
     for i in range(3):
         parts = [s[i][:, 0] for s in shares]
         assert len(parts[0]) == len(parts[1]) == sizes[i] // 2
-        np.testing.assert_array_equal(np.concatenate(parts), distribution._GlobalBatches(x, 8, 4, True, 0)[i][:, 0])
+        np.testing.assert_array_equal(np.concatenate(parts), ShuffledBatches(x, 8, True, 0, replicas=4)[i][:, 0])
 
 
-def test_replica_batches_only_for_jax_data_parallel(tiny_recipe):
+def test_replica_batches_only_for_jax_data_parallel(monkeypatch):
     model = keras.Sequential([keras.layers.Dense(1)])
-    assert distribution.replica_batches(model, np.zeros((10, 3)), 4) is None  # TensorFlow splits batches itself
+    x = np.arange(10)[:, None]
+    assert distribution.replica_batches(model, x, 4) is None  # TensorFlow splits batches itself
     assert distribution.model_replicas(model) == 1
+    pytest.importorskip("jax")
+    from kssl.distribution import batches
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert distribution.replica_batches(model, x, 4) is None  # JAX on one device: fit batches the arrays
+    monkeypatch.setattr(batches, "model_replicas", lambda model: 2)
+    fed = distribution.replica_batches(model, x, 4, shuffle=True, seed=3)
+    assert isinstance(fed, ShuffledBatches) and fed.replicas == 2 and (fed.process_index, fed.process_count) == (0, 1)
+    order = np.random.default_rng(3).permutation(10)
+    np.testing.assert_array_equal(np.concatenate([fed[i][:, 0] for i in range(len(fed))]), order)  # 4 + 4 + 2
 
 
 @pytest.fixture
@@ -275,12 +290,12 @@ def test_mixed_float16_and_jit_compile_are_honoured(tiny_recipe, float32_afterwa
     x = built.data.x_train[:32]
     z = model(x, training=False)
     assert keras.backend.standardize_dtype(z.dtype) == "float16"
-    loss = model.contrastive_loss(z[0], z[1])
+    loss = model.compute_loss(x, y_pred=z)
     assert keras.backend.standardize_dtype(loss.dtype) == "float32"  # the loss computes in float32
     tiny_recipe["train"]["precision"] = "float32"
     reference = build_all(tiny_recipe).model
     reference.set_weights(model.get_weights())
-    expected = reference.contrastive_loss(*reference(x, training=False))
+    expected = reference.compute_loss(x, y_pred=reference(x, training=False))
     assert float(loss) == pytest.approx(float(expected), rel=2e-2)
     history = model.fit(x, batch_size=32, epochs=1, verbose=0).history
     assert np.isfinite(history["loss"][-1]) and 0.0 <= history["contrastive_accuracy"][-1] <= 1.0

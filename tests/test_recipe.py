@@ -82,6 +82,11 @@ def test_bad_yaml_is_explained(write_recipe, text, message):
         ({"encoder": {"depth": 18}}, "encoder.type", "missing"),
         ({"eval": {"type": "knn"}}, "eval", "expected a list of evaluators"),
         ({"seed": -1}, "seed", "expected an integer >= 0"),
+        ({"distribution": {"strategy": "mirored"}}, "distribution.strategy", "Did you mean 'mirrored'"),
+        ({"distribution": {"strategy": "auto", "gpus": 2}}, "distribution.gpus", "unknown key"),
+        ({"distribution": {"strategy": "none", "devices": 2}}, "distribution.devices", "only the mirrored and data_parallel"),
+        ({"distribution": {"strategy": "multi_worker", "num_processes": 0}}, "distribution.num_processes", "expected an integer >= 1"),
+        ({"distribution": ["mirrored"]}, "distribution", "expected a mapping such as {strategy: auto} or a strategy name"),
     ],
 )
 def test_structural_errors_name_the_key(tiny_recipe, change, path, message):
@@ -103,3 +108,16 @@ def test_apply_override_sets_new_argument_in_existing_section():
     recipe = {"pretext": {"type": "simclr"}}
     apply_override(recipe, "pretext.temperature", 0.3)
     assert recipe["pretext"]["temperature"] == 0.3
+
+
+def test_distribution_section_is_checked_and_completed_at_load_time(tiny_recipe):
+    recipe = load_recipe(tiny_recipe, ["distribution.strategy=mirrored", "distribution.devices=2"])
+    assert recipe["distribution"] == {"strategy": "mirrored", "devices": 2}
+    tiny_recipe["distribution"] = "data_parallel"  # a strategy name stands for {strategy: data_parallel}
+    assert load_recipe(tiny_recipe)["distribution"] == {"strategy": "data_parallel"}
+    tiny_recipe["distribution"] = None
+    assert load_recipe(tiny_recipe)["distribution"] == {"strategy": "auto"}
+    tiny_recipe["distribution"] = {"strategy": "multi_worker"}
+    with pytest.raises(RecipeError) as info:
+        load_recipe(tiny_recipe, ["distribution.coordinator_address=nohost"])
+    assert info.value.path == "distribution.coordinator_address"

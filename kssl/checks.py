@@ -13,6 +13,9 @@ import numbers
 from kssl.errors import ArgumentError
 
 
+__all__ = ["check_bool", "check_choice", "check_int", "check_number", "check_positive", "check_probability", "check_range_pair", "check_widths"]
+
+
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 
 
+__all__ = ["ArgumentError", "KsslError", "RecipeError", "TrainingError", "did_you_mean"]
+
+
 class KsslError(Exception):
     """Bad input from the user (recipe, data, CLI). The CLI prints it and exits with code 2."""
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 
+__all__ = ["map_batches", "predict"]
+
+
 def map_batches(fn, x, batch_size: int = 256, empty_shape=None):
     """``fn`` applied to ``x`` in batches of ``batch_size``, outputs converted to numpy and concatenated.
 

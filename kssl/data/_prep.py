@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from kssl.checks import check_choice, check_int, check_number
@@ -64,22 +66,37 @@ def resize(x: np.ndarray, image_size) -> np.ndarray:
     return np.concatenate(out).astype("float32")  # bilinear weights are convex: no overshoot to clip
 
 
+def split_indices(n: int, labels, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic (train, test) index arrays: ``ceil(test_fraction * n)`` test samples (at least 1, at most n - 1).
+
+    Stratified by label when ``labels`` allow it (every class with two samples and room for
+    every class in both splits), else a plain shuffled split. The one train/test split of
+    kssl's datasets (images and texts).
+    """
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(n)
+    if n < 2:
+        return index, index[:0]
+    n_test = min(n - 1, max(1, math.ceil(n * test_fraction - 1e-9)))
+    try:
+        train, test = train_test_split(index, test_size=n_test, random_state=seed, stratify=labels)
+    except ValueError:  # a class with one sample, or fewer test (train) samples than classes: split without stratifying
+        train, test = train_test_split(index, test_size=n_test, random_state=seed)
+    return np.asarray(train), np.asarray(test)
+
+
 def split(x, y, test_fraction: float, seed: int):
-    """Hold out ``test_fraction`` of labeled data, stratified by class when every class allows it.
+    """Hold out ``test_fraction`` of labeled data (:func:`split_indices`).
 
     Unlabeled data is not split (a test split is only used by evaluators, which need labels).
     """
     if y is None:
         return x, None, None, None
-    from sklearn.model_selection import train_test_split
-
     if len(x) < 2:
         raise KsslError(f"test_fraction: cannot hold out a test split from {len(x)} labeled sample(s); give at least 2.")
-    try:
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
-    except ValueError:  # a class with one sample, or fewer test samples than classes: split without stratifying
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed)
-    return x_tr, y_tr, x_te, y_te
+    train, test = split_indices(len(x), y, test_fraction, seed)
+    return x[train], y[train], x[test], y[test]
 
 
 def take(limit, x, y):

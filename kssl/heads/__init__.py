@@ -1,5 +1,6 @@
 """Heads that pretext tasks put on top of an encoder."""
 
 from kssl.heads.mlp_head import MLPHead
+from kssl.heads.prototypes import Prototypes
 
-__all__ = ["MLPHead"]
+__all__ = ["MLPHead", "Prototypes"]

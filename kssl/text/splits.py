@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from kssl.checks import check_bool, check_int
-from kssl.data._prep import common_args
+from kssl.data._prep import common_args, split_indices
 from kssl.data.splits import DataSplits
 from kssl.errors import ArgumentError
 from kssl.text.vocabulary import MIN_VOCABULARY_SIZE, learn_vocabulary, read_vocabulary, resolve_vocabulary_path
@@ -34,23 +34,6 @@ def check_text_args(batch_size, test_fraction, seed, limit, vocabulary_size, voc
     if lowercase is not None:
         check_bool("lowercase", lowercase)
     check_int("sequence_length", sequence_length, low=MIN_SEQUENCE_LENGTH)
-
-
-def split_indices(n: int, labels, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Deterministic (train, test) index arrays; stratified by label when every class has 2+ texts."""
-    from sklearn.model_selection import train_test_split
-
-    index = np.arange(n)
-    if n < 2:
-        return index, index[:0]
-    n_test = min(n - 1, max(1, int(round(n * test_fraction))))
-    stratify = None
-    if labels is not None:
-        _, counts = np.unique(labels, return_counts=True)
-        if counts.min() >= 2 and n_test >= len(counts) and n - n_test >= len(counts):
-            stratify = labels
-    train, test = train_test_split(index, test_size=n_test, random_state=seed, shuffle=True, stratify=stratify)
-    return np.asarray(train), np.asarray(test)
 
 
 def text_splits(

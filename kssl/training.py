@@ -28,12 +28,13 @@ def _say(message: str) -> None:
 
 def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0):
     """What to hand ``model.fit``: the pretext task's own pipeline if it has one, else batches or arrays."""
+    # A pipeline orders its own samples: Keras must not reshuffle a PyDataset's batches on top.
     pipeline = model.make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if pipeline is not None:
-        return pipeline, {}
+        return pipeline, {"shuffle": False}
     batches = replica_batches(model, x, batch_size, shuffle=shuffle, seed=seed)  # JAX data parallel: even splits
     if batches is not None:
-        return batches, {}
+        return batches, {"shuffle": False}
     return x, {"batch_size": batch_size, "shuffle": shuffle}
 
 

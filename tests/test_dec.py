@@ -90,7 +90,7 @@ def test_dec_fit_runs_the_phases_and_round_trips(tiny_dec, tmp_path):
     tiny_dec["pretext"]["tolerance"] = 0.0  # never stop early
     built = _built(tiny_dec)
     model, x = built.model, built.data.x_train
-    assert isinstance(model, DEC) and hasattr(model, "predict_clusters")
+    assert isinstance(model, DEC) and model.n_clusters == 4
     history = model.fit(x, epochs=3, batch_size=32, verbose=0)
     assert history.history["dec_phase"] == [0.0, 1.0, 1.0]  # one epoch of pretraining, then the KL phase
     assert np.isfinite(history.history["kl_loss"]).all() and np.isfinite(history.history["reconstruction_loss"]).all()
@@ -152,6 +152,10 @@ def test_bad_cluster_counts_give_clear_messages(tiny_dec):
         model.fit(x, epochs=1)
     with pytest.raises(KsslError, match="without labels"):
         model.fit(x, np.zeros(len(x)))
+    with pytest.raises(KsslError, match="needs the training samples as one array.*got generator"):
+        model.fit((row for row in x), epochs=1)
+    with pytest.raises(KsslError, match="needs the training samples as one array.*got list"):
+        model.make_dataset([["a", "b"]] * 200)
 
 
 def test_n_clusters_defaults_to_the_number_of_classes(tiny_dec):
@@ -254,3 +258,60 @@ def test_a_run_the_stopping_rule_ended_records_it_and_counts_as_finished(tiny_de
         resume(run_dir)  # not "resuming from epoch 2": the run ended by its own rule
     resumed = resume(run_dir, epochs=21)  # asking for more epochs than the finished run did continues it
     assert json.loads((resumed / "metrics.json").read_text())["epochs"] == 21
+
+
+def old_dec_batch_rows(n, batch_size, seed, epochs):
+    """The order rule of DEC's former batch feeder: ceil(n / batch) batches, default_rng(seed).permutation per epoch."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        out.append([order[i * batch_size : (i + 1) * batch_size] for i in range(-(-n // batch_size))])
+    return out
+
+
+@pytest.mark.parametrize("model_seed", [7, None])
+def test_make_dataset_gives_the_batches_of_the_former_feeder(tiny_dec, model_seed):
+    from kssl.data.batches import ShuffledBatches
+    from kssl.pretext.dec_schedule import DECSchedule
+
+    tiny_dec["pretext"]["seed"] = model_seed
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train[:50]
+    np.random.seed(123)
+    expected_seed = 7 if model_seed is not None else int(np.random.randint(0, 2**31 - 1))  # the unseeded rule's one draw
+    np.random.seed(123)
+    data = model.make_dataset(x, batch_size=16, shuffle=True, seed=99)  # the seed argument is not DEC's seed
+    assert isinstance(data, ShuffledBatches) and data.seed == expected_seed
+    reference = old_dec_batch_rows(len(x), 16, expected_seed, epochs=3)
+    for epoch_rows in reference:
+        assert len(data) == len(epoch_rows) == 4  # 50 samples at 16: 3 full batches and one of 2
+        for i, rows in enumerate(epoch_rows):
+            xb, pb = data[i]
+            np.testing.assert_array_equal(xb, x[rows])
+            np.testing.assert_array_equal(pb, np.full((len(rows), 4), 0.25, "float32"))  # uniform targets at start
+        data.on_epoch_end()
+    (schedule,) = model.training_callbacks(data)
+    assert type(schedule) is DECSchedule and schedule.batches is data and schedule.seed == expected_seed
+
+
+def test_the_schedule_replaces_the_targets_with_the_target_distribution(tiny_dec):
+    tiny_dec["pretext"]["tolerance"] = 0.0
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    data = model.make_dataset(x, batch_size=32)
+    history = model.fit(data, epochs=3, verbose=0)
+    assert history.history["dec_phase"] == [0.0, 1.0, 1.0]
+    # The last update (end of epoch 3) recomputed p from the trained model over all of x.
+    expected = numpy_target(model.soft_assignments(x).astype(np.float64))
+    np.testing.assert_allclose(data.targets, expected, rtol=1e-4, atol=1e-6)
+    assert data.targets.dtype == np.float32 and data.targets.shape == (len(x), 4)
+
+
+def test_inference_is_the_same_in_any_batch_size_and_empty_inputs_keep_their_width(tiny_dec):
+    model, x = (b := _built(tiny_dec)).model, b.data.x_train
+    model.initialize_centroids(x, seed=0)
+    z = model.embed(x, batch_size=7)
+    np.testing.assert_allclose(z, model.embed(x), rtol=1e-5, atol=1e-6)
+    q = model.soft_assignments(x, batch_size=5)
+    np.testing.assert_allclose(q, numpy_student_t(z, _np(model.centroids), model.alpha), rtol=1e-4, atol=1e-6)
+    assert model.embed(x[:0]).shape == (0, 3) and model.soft_assignments(x[:0]).shape == (0, 4)
+    assert model.predict_clusters(x[:0]).shape == (0,)

@@ -109,7 +109,8 @@ def test_tiny_swav_trains_with_multicrop_and_round_trips(tmp_path):
 @pytest.mark.parametrize(
     "key,value,match",
     [("n_prototypes", 1, "n_prototypes: expected an integer >= 2"), ("epsilon", 0, "epsilon: expected a positive number"),
-     ("small_crop_scale", [0.0, 0.5], "small_crop_scale: expected area fractions"), ("n_small_crops", -1, "n_small_crops")],
+     ("small_crop_scale", [0.0, 0.5], "small_crop_scale: expected area fractions"), ("n_small_crops", -1, "n_small_crops"),
+     ("projection_hidden_dims", 16, "projection_hidden_dims: expected a list of layer widths")],
 )
 def test_bad_arguments_name_the_key(key, value, match):
     from kssl.builder import build_all
@@ -128,3 +129,34 @@ def test_zoo_recipe_builds_and_trains_one_step(tmp_path):
     # Also checks a finite loss and finite metrics, and that model.keras and encoder.keras reload.
     run, _ = smoke_test_recipe("swav", overrides, output_dir=tmp_path)
     assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()
+
+
+def _tiny_model():
+    from kssl.builder import build_all
+
+    built = build_all(copy.deepcopy(TINY_SWAV))
+    return built.model, built.data.x_train
+
+
+def test_multi_crop_views_and_clusters():
+    model, x = _tiny_model()
+    views = model.multi_crop(x[:3], training=True)
+    assert len(views) == 3 and all(tuple(v.shape) == tuple(x[:3].shape) for v in views)  # 2 global + 1 small crop
+    assert not np.allclose(_np(views[0]), _np(views[1]))  # two independent augmentations
+    plain = model.multi_crop(x[:3])
+    assert len(plain) == 2 and all(np.array_equal(_np(v), x[:3]) for v in plain)  # inference: x twice, no small crops
+    assert model.n_clusters == model.n_prototypes == 6
+
+
+def test_scores_losses_and_clusters_match_numpy():
+    model, x = _tiny_model()
+    scores = model.predict_scores(x[:10], batch_size=3)
+    np.testing.assert_allclose(scores, model.predict_scores(x[:10]), rtol=1e-5, atol=1e-6)  # any batch size
+    out = _np(model(x[:10]))
+    np.testing.assert_allclose(out[:, 0], scores, rtol=1e-5, atol=1e-6)  # call: both views are x when not training
+    np.testing.assert_allclose(out[:, 1], scores, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(model.predict_clusters(x[:10]), scores.argmax(axis=1))
+    assert model.predict_scores(x[:0]).shape == (0, 6) and model.predict_clusters(x[:0]).shape == (0,)
+    codes = np.stack([_np(sinkhorn(out[:, a], epsilon=model.epsilon, iterations=model.sinkhorn_iterations)) for a in range(2)], axis=1)
+    expected = numpy_swapped_prediction(codes, out, model.temperature).mean()
+    assert float(_np(model.compute_loss(x=x[:10], y_pred=out))) == pytest.approx(expected, rel=1e-4)

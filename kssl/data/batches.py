@@ -35,6 +35,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.replicas = int(replicas)
         self.shuffle = shuffle
+        self.seed = seed  # also what a pretext task's own randomness (e.g. DEC's k-means) may key on
         self.process_index = process_index
         self.process_count = process_count
         self._rng = np.random.default_rng(seed)

@@ -53,7 +53,8 @@ class PretextTask(keras.Model):
         A data-side pipeline from raw samples (tokenisation and masking, targets that change
         during training). Default None: ``fit`` takes the arrays as they are.
     :meth:`training_callbacks`
-        Callbacks the method needs while training (a momentum update, DEC's phases). Default [].
+        Callbacks the method needs while training (a momentum update, DEC's phases), run before the
+        caller's own. Default [].
     :meth:`write_artifacts`
         Files the method writes into a run directory after training (a vocabulary). Default none.
     :meth:`predict_clusters` and ``n_clusters``
@@ -152,9 +153,10 @@ class PretextTask(keras.Model):
             if pipeline is not None:
                 x, batch_size, shuffle = pipeline, None, False
         callbacks = list(callbacks or [])
-        for callback in self.training_callbacks(x):
-            if not any(type(c) is type(callback) for c in callbacks):  # the caller's own instance wins
-                callbacks.append(callback)
+        # The method's callbacks run first, so that what they log (e.g. DEC's phase) reaches the caller's
+        # loggers and their stop decisions are seen in the same epoch; a caller's own instance wins.
+        own = [c for c in self.training_callbacks(x) if not any(type(c) is type(mine) for mine in callbacks)]
+        callbacks = [*own, *callbacks]
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, shuffle=shuffle, **kwargs)
 
     # -- saving ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from scipy import integrate, stats
 
 from kssl.cli import main
+from kssl.errors import ArgumentError
 from kssl.losses.bernoulli_nll import BernoulliNLLLoss, bernoulli_nll
 from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_density, gaussian_kl
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
@@ -118,6 +119,17 @@ def test_gaussian_dense_vae_on_flat_data_round_trips(tmp_path):
     expected = -stats.norm.logpdf(x, fixed.decode(z.astype("float32")), 0.5).sum(axis=1)
     np.testing.assert_allclose(terms["reconstruction"], expected, rtol=1e-4)
     np.testing.assert_allclose(terms["kl"], 0.5 * np.sum(np.exp(log_var) + mean**2 - 1 - log_var, axis=1), rtol=1e-4)
+    # in batches of 3, each batch draws its z from the same generator in turn; the importance-weighted
+    # bound log mean_k p(x|z_k) p(z_k) / q(z_k|x) recomputed with scipy from those draws
+    rng, sd, draws = np.random.default_rng(5), np.exp(0.5 * log_var), []
+    for s in range(0, len(x), 3):
+        draws.append(mean[s : s + 3] + sd[s : s + 3] * rng.standard_normal((4, len(mean[s : s + 3]), 3)))
+    z = np.concatenate(draws, axis=1).astype("float32")  # (K=4, N, latent)
+    log_w = np.stack(
+        [stats.norm.logpdf(x, fixed.decode(z[k]), 0.5).sum(1) + stats.norm.logpdf(z[k]).sum(1) - stats.norm.logpdf(z[k], mean, sd).sum(1) for k in range(4)]
+    )
+    expected = np.log(np.mean(np.exp(log_w - log_w.max(0)), axis=0)) + log_w.max(0)
+    np.testing.assert_allclose(fixed.log_likelihood(x, num_samples=4, batch_size=3, seed=5), expected, rtol=1e-4)
 
 
 def test_elbo_of_a_tiny_model_decreases():
@@ -163,6 +175,11 @@ def test_encode_decode_sample_shapes():
     np.testing.assert_array_equal(model.sample(4, seed=0), model.sample(4, seed=0))
     assert model.reconstruct(x).shape == x.shape
     assert model.sample(0).shape == (0, 16, 16, 1)
+    empty = x[:0]
+    assert [a.shape for a in model.encode(empty)] == [(0, 3), (0, 3)]
+    assert {k: v.shape for k, v in model.elbo_terms(empty).items()} == {"reconstruction": (0,), "kl": (0,), "neg_elbo": (0,)}
+    assert model.log_likelihood(empty, num_samples=2).shape == (0,)
+    np.testing.assert_allclose(model.encode(x, batch_size=2)[0], model.encode(x)[0], rtol=1e-5, atol=1e-6)  # batches of 2 = one of 5
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         model.decode(np.zeros((2, 5)))
     # odd sizes still come back at the input's size (28x28: two upsamplings from 7x7)
@@ -227,6 +244,12 @@ def test_bad_vae_settings_exit_2_with_a_clear_message(setting, fragments):
     assert "Traceback" not in text
     for fragment in fragments:
         assert fragment in text, text
+
+
+def test_an_augmenter_is_refused():
+    with pytest.raises(ArgumentError) as info:
+        VAE(tiny_encoder((16, 16, 1)), keras.layers.Identity())
+    assert info.value.argument == "augmenter" and "does not use an augmenter" in info.value.message
 
 
 def test_an_augmenter_section_is_refused(tmp_path):

@@ -6,13 +6,13 @@ import math
 
 import keras
 import numpy as np
-from keras import ops
 
 from kssl.checks import check_bool, check_int, check_number
 from kssl.errors import ArgumentError, KsslError
+from kssl.inference import map_batches
 from kssl.losses.cross_replica import with_model_losses
 from kssl.losses.masked_lm import MaskedLMLoss
-from kssl.saving import components_from_config
+from kssl.pretext.pretext_task import PretextTask
 from kssl.text.vocabulary import read_vocabulary, write_vocabulary
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -42,7 +42,7 @@ def pad_batch(batch: dict, size: int) -> dict:
 
 
 @keras.saving.register_keras_serializable(package="kssl")
-class MaskedLanguageModel(keras.Model):
+class MaskedLanguageModel(PretextTask):
     """BERT's masked-LM pretext task around a keras-hub ``BertBackbone``, trained on raw strings.
 
     Tokenisation and masking are data-side (the keras-hub preprocessor pattern):
@@ -52,8 +52,9 @@ class MaskedLanguageModel(keras.Model):
     positions of every sequence afresh each time it is iterated (dynamic masking:
     new masks every epoch). A selected token becomes ``[MASK]`` with probability
     ``mask_token_rate``, a random token with ``random_token_rate``, and stays
-    otherwise. ``fit`` accepts raw strings (a list, an array, or a ``tf.data``
-    dataset of strings) and calls :meth:`make_dataset` itself.
+    otherwise. ``fit`` and ``evaluate`` accept raw strings (a list, an array, or a
+    ``tf.data`` dataset of strings) and mask them themselves; labels come from the
+    text, so ``y`` must be None.
 
     ``call`` takes the packed inputs plus ``mask_positions`` and returns the
     logits (N, M, vocabulary) at the M selected positions from a keras-hub
@@ -63,6 +64,7 @@ class MaskedLanguageModel(keras.Model):
     Args:
         encoder: a keras-hub ``BertBackbone`` (or a model with the same inputs and a
             ``sequence_output``), exposed as ``.encoder``.
+        augmenter: not used (masking is the corruption); must be None.
         vocabulary: the WordPiece vocabulary: a list of tokens or a file, with the special tokens.
         sequence_length: tokens per packed sequence, [CLS] and [SEP] included.
         lowercase: lowercase text before tokenising (as when the vocabulary was learned).
@@ -71,9 +73,13 @@ class MaskedLanguageModel(keras.Model):
         random_token_rate: probability that a selected token is replaced by a random token.
     """
 
+    uses_augmenter = False  # the masking is the corruption, drawn data-side
+
     def __init__(
         self,
         encoder,
+        augmenter=None,
+        *,
         vocabulary,
         sequence_length: int = 128,
         lowercase: bool = True,
@@ -82,7 +88,7 @@ class MaskedLanguageModel(keras.Model):
         random_token_rate: float = 0.1,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(encoder, augmenter, **kwargs)
         self.sequence_length = check_int("sequence_length", sequence_length, low=3)
         self.lowercase = check_bool("lowercase", lowercase)
         self.mask_rate = check_number("mask_rate", mask_rate, low=0.0, high=1.0, low_inclusive=False)
@@ -98,7 +104,6 @@ class MaskedLanguageModel(keras.Model):
         self._check_encoder(encoder, len(tokens))
         import keras_hub
 
-        self.encoder = encoder
         self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=tokens, lowercase=self.lowercase, name="tokenizer")
         # ceil(rate * n) positions are selected per sequence (TensorFlow Text's RandomItemSelector);
         # sized for the longest sequence, so the selection is never cut short.
@@ -184,37 +189,38 @@ class MaskedLanguageModel(keras.Model):
         ds = ds.batch(batch_size).map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _training_input(self, x, batch_size, shuffle):
+    def _pipeline(self, x, batch_size, shuffle):
+        """What ``fit``/``evaluate`` train on: raw strings (an array, a list or a ``tf.data``
+        dataset of strings) masked by the preprocessor; a dataset of masked batches as it is."""
         import tensorflow as tf
 
-        if isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            if isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string:  # raw strings: mask them here
-                if spec.shape.rank == 0:
-                    x = x.batch(batch_size or 32)
-                return x.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-            return x  # already (inputs, labels, weights)
-        return self.make_dataset(x, batch_size or 32, shuffle=shuffle)
+        if not isinstance(x, tf.data.Dataset):
+            return self.make_dataset(x, batch_size or 32, shuffle=shuffle)
+        spec = x.element_spec
+        if isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string:
+            if spec.shape.rank == 0:
+                x = x.batch(batch_size or 32)
+            return x.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return x  # already (inputs, labels, weights)
 
+    # fit and evaluate stay: the base's fit masks only raw arrays (through make_dataset), not a
+    # tf.data dataset of strings nor validation data, and would pass labels on instead of refusing them.
     def fit(self, x=None, y=None, batch_size=None, shuffle=True, validation_data=None, **kwargs):
         """``fit`` on raw strings: masks are drawn by the preprocessor (labels come from the text, ``y`` must be None)."""
-        if y is not None:
-            raise KsslError("MaskedLanguageModel.fit: the labels are the masked tokens themselves; pass only raw strings (y=None).")
+        _refuse_labels("fit", y)
         import warnings
 
-        x = self._training_input(x, batch_size, shuffle)
         if validation_data is not None:
-            validation_data = self._training_input(validation_data, batch_size, False)
+            validation_data = self._pipeline(validation_data, batch_size, False)
         with warnings.catch_warnings():
             # BERT's pooler serves next-sentence prediction, which this task does not train.
             warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
-            return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
+            return super().fit(self._pipeline(x, batch_size, shuffle), validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         """Loss and masked accuracy on raw strings, with freshly drawn (random) masks."""
-        if y is not None:
-            raise KsslError("MaskedLanguageModel.evaluate: pass only raw strings (y=None); the labels are the masked tokens.")
-        return super().evaluate(self._training_input(x, batch_size, False), **kwargs)
+        _refuse_labels("evaluate", y)
+        return super().evaluate(self._pipeline(x, batch_size, False), **kwargs)
 
     def tokenize(self, x, batch_size: int = 256) -> dict:
         """Packed, unmasked encoder inputs for raw strings: numpy ``token_ids``, ``segment_ids``, ``padding_mask`` (N, L)."""
@@ -238,40 +244,45 @@ class MaskedLanguageModel(keras.Model):
         if pooling not in POOLINGS:
             raise ArgumentError("pooling", f"expected one of {', '.join(POOLINGS)}, got {pooling!r}.")
         inputs = self.tokenize(x, batch_size)
-        features = []
-        for start in range(0, len(inputs["token_ids"]), batch_size):
-            batch = {k: v[start : start + batch_size] for k, v in inputs.items()}
-            output = self.encoder.predict_on_batch(pad_batch(batch, batch_size))["sequence_output"]
-            sequence = np.asarray(output, dtype=np.float32)[: len(batch["token_ids"])]
-            if pooling == "cls":
-                features.append(sequence[:, 0])
-            else:
-                mask = batch["padding_mask"][..., None].astype(np.float32)
-                features.append((sequence * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0))
-        return np.concatenate(features).astype(np.float32)
 
-    def write_artifacts(self, run_dir, data=None) -> None:
-        """Save the vocabulary (``vocabulary.txt``, one token per line) in the run directory."""
+        def features(rows):
+            batch = {k: v[rows] for k, v in inputs.items()}
+            output = self.encoder.predict_on_batch(pad_batch(batch, batch_size))["sequence_output"]  # one traced shape
+            sequence = np.asarray(output, dtype=np.float32)[: len(rows)]
+            if pooling == "cls":
+                return sequence[:, 0]
+            mask = batch["padding_mask"][..., None].astype(np.float32)
+            return (sequence * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
+
+        return map_batches(features, np.arange(len(inputs["token_ids"])), batch_size).astype(np.float32)
+
+    def write_artifacts(self, run_dir, data=None) -> list:
+        """Save the vocabulary (``vocabulary.txt``, one token per line) in the run directory; returns its path."""
         from pathlib import Path
 
-        write_vocabulary(self._vocabulary, Path(run_dir) / "vocabulary.txt")
+        return [write_vocabulary(self._vocabulary, Path(run_dir) / "vocabulary.txt")]
 
     # -- serialisation -----------------------------------------------------------------
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            vocabulary=list(self._vocabulary),
-            sequence_length=self.sequence_length,
-            lowercase=self.lowercase,
-            mask_rate=self.mask_rate,
-            mask_token_rate=self.mask_token_rate,
-            random_token_rate=self.random_token_rate,
-        )
-        return config
+        return {
+            **super().get_config(),
+            "vocabulary": list(self._vocabulary),
+            "sequence_length": self.sequence_length,
+            "lowercase": self.lowercase,
+            "mask_rate": self.mask_rate,
+            "mask_token_rate": self.mask_token_rate,
+            "random_token_rate": self.random_token_rate,
+        }
 
     @classmethod
     def from_config(cls, config):
-        import keras_hub  # noqa: F401  registers BertBackbone for deserialisation
+        # keras-hub registers BertBackbone (the usual encoder) when imported; it is imported here,
+        # not at module level, so that kssl loads without keras-hub until a text task is used.
+        import keras_hub  # noqa: F401
 
-        return cls(**components_from_config(config))
+        return super().from_config(config)
+
+
+def _refuse_labels(method: str, y) -> None:
+    if y is not None:
+        raise KsslError(f"MaskedLanguageModel.{method}: the labels are the masked tokens themselves; pass only raw strings (y=None).")

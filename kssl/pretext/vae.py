@@ -9,30 +9,23 @@ import numpy as np
 from keras import ops
 
 from kssl.checks import check_choice, check_int, check_number
-from kssl.errors import ArgumentError, RecipeError
+from kssl.errors import ArgumentError
 from kssl.heads.gaussian_latent import GaussianLatent
-from kssl.heads.vae_decoder import DECODER_TYPES, VAEDecoder
+from kssl.heads.vae_decoder import VAEDecoder
+from kssl.inference import map_batches
 from kssl.losses.bernoulli_nll import BernoulliNLLLoss, bernoulli_nll
 from kssl.losses.cross_replica import with_model_losses
-from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_density, gaussian_kl
+from kssl.losses.gaussian_kl import GaussianKLLoss, gaussian_kl
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
-from kssl.saving import components_config, components_from_config
+from kssl.pretext import vae_likelihood
+from kssl.pretext.pretext_task import PretextTask
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 LEARNED_SCALES = ("learned", "learned_diagonal")
 
 
-def _numpy(t) -> np.ndarray:
-    return np.asarray(ops.convert_to_numpy(t))
-
-
-def _batches(n: int, batch_size: int):
-    for start in range(0, n, batch_size):
-        yield slice(start, min(start + batch_size, n))
-
-
 @keras.saving.register_keras_serializable(package="kssl")
-class VAE(keras.Model):
+class VAE(PretextTask):
     """Encoder -> diagonal Gaussian ``q(z|x)`` -> reparameterised ``z`` -> decoder ``p(x|z)``, prior N(0, I).
 
     ``fit(x)`` takes raw unlabeled samples and minimises, per sample in nats,
@@ -68,6 +61,7 @@ class VAE(keras.Model):
 
     Args:
         encoder: ``keras.Model`` from samples to (N, D) features.
+        augmenter: not used; a VAE reconstructs its input (must be None).
         input_shape: shape of one sample (filled in by kssl from the dataset;
             else taken from the encoder's input).
         latent_dim: dimension of ``z``.
@@ -79,12 +73,14 @@ class VAE(keras.Model):
             output element) or a fixed standard deviation > 0 (gaussian only).
         beta: weight of the KL term (>= 0; 1 trains the ELBO).
         kl_warmup_steps: training steps of linear KL warm-up (0: none).
-        augmenter: not used; a VAE reconstructs its input (must be None).
     """
+
+    uses_augmenter = False  # a VAE reconstructs its input
 
     def __init__(
         self,
         encoder,
+        augmenter=None,
         input_shape=None,
         latent_dim: int = 16,
         decoder_width: int = 32,
@@ -93,18 +89,10 @@ class VAE(keras.Model):
         gaussian_scale="learned",
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
-        augmenter=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if augmenter is not None:
-            raise RecipeError(
-                "augmenter",
-                "the vae pretext task does not use an augmenter (it reconstructs its input); remove the augmenter section.",
-            )
+        super().__init__(encoder, augmenter, **kwargs)
         self.latent_dim = check_int("latent_dim", latent_dim, low=1)
-        self.decoder_width = check_int("decoder_width", decoder_width, low=1)
-        self.decoder_type = check_choice("decoder_type", decoder_type, DECODER_TYPES)
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         if gaussian_scale not in LEARNED_SCALES:
             if isinstance(gaussian_scale, str) or gaussian_scale is None:
@@ -116,16 +104,11 @@ class VAE(keras.Model):
         self.gaussian_scale = gaussian_scale
         self.beta = check_number("beta", beta, low=0.0)
         self.kl_warmup_steps = check_int("kl_warmup_steps", kl_warmup_steps, low=0)
-        if input_shape is None:
-            input_shape = _encoder_input_shape(encoder)
-        try:
-            self.input_shape = [int(d) for d in input_shape]
-        except (TypeError, ValueError):
-            raise ArgumentError("input_shape", f"expected the shape of one sample such as [32, 32, 1], got {input_shape!r}.") from None
-        self.encoder = encoder
-        self.augmenter = None
         self.latent = GaussianLatent(self.latent_dim, name="latent")
-        self.decoder = VAEDecoder(self.input_shape, self.decoder_width, self.decoder_type, name="decoder")
+        # The decoder checks input_shape, decoder_width and decoder_type; the VAE keeps its checked values.
+        sample_shape = _encoder_input_shape(encoder) if input_shape is None else input_shape
+        self.decoder = VAEDecoder(sample_shape, decoder_width, decoder_type, name="decoder")
+        self.input_shape, self.decoder_width, self.decoder_type = self.decoder.target_shape, self.decoder.width, self.decoder.decoder_type
         self.seed_generator = keras.random.SeedGenerator(name="sampling_seed")
         self.kl_steps = self.add_weight(
             shape=(), initializer="zeros", dtype="float32", trainable=False, aggregation="only_first_replica", name="kl_steps"
@@ -142,17 +125,7 @@ class VAE(keras.Model):
         self.neg_elbo_tracker = keras.metrics.Mean(name="neg_elbo")
         self.beta_tracker = keras.metrics.Mean(name="beta")
 
-    # -- Keras plumbing ------------------------------------------------------
-    def build(self, input_shape):
-        if not self.encoder.built:
-            self.encoder.build(input_shape)
-        features = self.encoder.compute_output_shape(input_shape)
-        if not self.latent.built:
-            self.latent.build(features)
-        if not self.decoder.built:
-            self.decoder.build((input_shape[0], self.latent_dim))
-        self.built = True
-
+    # -- training --------------------------------------------------------------
     def call(self, x, training=False):
         mean, log_var = self._posterior(x, training=training)
         z = self._reparameterise(mean, log_var) if training else mean
@@ -219,13 +192,11 @@ class VAE(keras.Model):
     # -- what users call, on numpy arrays ------------------------------------
     def encode(self, x, batch_size: int = 256):
         """Posterior means and log-variances of ``x``: two float32 arrays (N, latent_dim)."""
-        self._ensure_built(x)
-        means, log_vars = [], []
-        for s in _batches(len(x), batch_size):
-            m, lv = self._posterior(ops.convert_to_tensor(x[s]), training=False)
-            means.append(_numpy(m))
-            log_vars.append(_numpy(lv))
-        return _concat(means, (0, self.latent_dim)), _concat(log_vars, (0, self.latent_dim))
+        self._ensure_built()
+        both = map_batches(
+            lambda b: ops.concatenate(self._posterior(ops.convert_to_tensor(b)), axis=-1), x, batch_size, empty_shape=(0, 2 * self.latent_dim)
+        )
+        return both[:, : self.latent_dim], both[:, self.latent_dim :]
 
     def embed(self, x, batch_size: int = 256):
         """Features for evaluators: the posterior means (N, latent_dim)."""
@@ -236,8 +207,7 @@ class VAE(keras.Model):
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"decode: expected latent codes of shape (N, {self.latent_dim}), got {z.shape}.")
-        out = [_numpy(self._data_space(self.decoder(ops.convert_to_tensor(z[s])))) for s in _batches(len(z), batch_size)]
-        return _concat(out, (0, *self.input_shape))
+        return map_batches(lambda b: self._data_space(self.decoder(ops.convert_to_tensor(b))), z, batch_size, empty_shape=(0, *self.input_shape))
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256):
         """``n`` samples decoded from the prior N(0, I) (the likelihood's means, not noisy draws)."""
@@ -257,14 +227,8 @@ class VAE(keras.Model):
         the bernoulli likelihood on grey values). ``batch_size`` bounds the rows the
         decoder sees at once (samples x draws of z).
         """
-        num_samples = check_int("num_samples", num_samples, low=1)
-        rng = np.random.default_rng(seed)
-        rec, kl = [], []
-        for xb, mean, log_var, z in self._posterior_draws(x, num_samples, batch_size, rng):
-            rec.append(-self._log_px_given_z(xb, z, batch_size).mean(axis=0))
-            kl.append(_numpy(gaussian_kl(mean, log_var)).astype("float64"))
-        rec, kl = _concat(rec, (0,)), _concat(kl, (0,))
-        return {"reconstruction": rec, "kl": kl, "neg_elbo": rec + kl}
+        self._ensure_built()
+        return vae_likelihood.elbo_terms(self, x, num_samples=num_samples, batch_size=batch_size, seed=seed)
 
     def log_likelihood(self, x, num_samples: int = 64, batch_size: int = 256, seed: int = 0):
         """Importance-weighted estimate of ``log p(x)`` per sample (N,), in nats (Burda et al., ICLR 2016).
@@ -273,94 +237,52 @@ class VAE(keras.Model):
         stochastic lower bound whose expectation rises to ``log p(x)`` as K grows
         (K = 1 is the ELBO in expectation).
         """
-        num_samples = check_int("num_samples", num_samples, low=1)
-        rng = np.random.default_rng(seed)
-        out = []
-        for xb, mean, log_var, z in self._posterior_draws(x, num_samples, batch_size, rng):
-            zt = ops.convert_to_tensor(z)
-            log_pz = diagonal_gaussian_log_density(zt, ops.zeros_like(zt), ops.zeros_like(zt))  # the N(0, I) prior
-            log_qz = diagonal_gaussian_log_density(zt, mean[None], log_var[None])
-            log_w = self._log_px_given_z(xb, z, batch_size) + _numpy(log_pz - log_qz).astype("float64")
-            peak = log_w.max(axis=0, keepdims=True)
-            out.append(peak[0] + np.log(np.mean(np.exp(log_w - peak), axis=0)))
-        return _concat(out, (0,))
+        self._ensure_built()
+        return vae_likelihood.log_likelihood(self, x, num_samples=num_samples, batch_size=batch_size, seed=seed)
 
-    def _posterior_draws(self, x, num_samples, batch_size, rng):
-        """Per batch of ``x``: (the batch, mean, log_var, ``num_samples`` float32 draws of z, shape (K, n, latent_dim))."""
-        self._ensure_built(x)
-        for s in _batches(len(x), batch_size):
-            xb = np.asarray(x[s], dtype="float32")
-            mean, log_var = self._posterior(ops.convert_to_tensor(xb))
-            m, sd = _numpy(mean), np.exp(0.5 * _numpy(log_var))
-            z = (m[None] + sd[None] * rng.standard_normal((num_samples, *m.shape))).astype("float32")
-            yield xb, mean, log_var, z
-
-    def _log_px_given_z(self, xb, z, rows):
-        """``log p(xb | z_k)`` for draws ``z`` (K, n, latent_dim) -> (K, n) float64, decoding about ``rows`` codes at a time."""
-        k, n = z.shape[:2]
-        group = max(1, rows // max(n, 1))  # draws decoded together
-        out = []
-        for s in _batches(k, group):
-            g = s.stop - s.start
-            decoded = self.decoder(ops.convert_to_tensor(z[s].reshape(g * n, self.latent_dim)))
-            target = ops.convert_to_tensor(np.broadcast_to(xb[None], (g, *xb.shape)).reshape(g * n, *xb.shape[1:]))
-            out.append(-_numpy(self._reconstruction_nll(target, decoded)).astype("float64").reshape(g, n))
-        return np.concatenate(out, axis=0)
-
-    def _ensure_built(self, x):
+    def _ensure_built(self):
         if not self.built:
-            self(ops.convert_to_tensor(np.asarray(x[:1])))
+            self.build((None, *self.input_shape))
 
     # -- run-directory pictures ----------------------------------------------
-    def write_artifacts(self, run_dir, data, n: int = 32, seed: int = 0):
+    def write_artifacts(self, run_dir, data=None, n: int = 32, seed: int = 0):
         """``reconstructions.png`` (rows of test images, each followed by a row of their
         reconstructions), ``samples.png`` (64 decodes of prior samples) and the same
-        grids in TensorBoard (``logs/images``). Nothing for non-image data."""
+        grids in TensorBoard (``logs/images``); returns the two PNG paths. Nothing for
+        non-image data (or no ``data``)."""
         from pathlib import Path
 
         from kssl.viz import is_image_batch, log_images, save_image_grid
 
+        if data is None:
+            return []
         x = data.x_test if getattr(data, "x_test", None) is not None and len(data.x_test) else data.x_train
         x = np.asarray(x[:n], dtype="float32")
         if not is_image_batch(x):
             return []
         ncols = min(8, len(x))
         recon = self.reconstruct(x)
-        rows = []
-        for start in range(0, len(x), ncols):
-            rows.append(x[start : start + ncols])
-            rows.append(recon[start : start + ncols])
-        pairs = np.concatenate(rows, axis=0)
-        samples = self.sample(64, seed=seed)
+        pairs = np.concatenate([part for s in range(0, len(x), ncols) for part in (x[s : s + ncols], recon[s : s + ncols])], axis=0)
         scale = max(1, 64 // max(x.shape[1], x.shape[2]))  # at least ~64 pixels per image
-        run_dir = Path(run_dir)
-        written = [
-            save_image_grid(pairs, run_dir / "reconstructions.png", ncols=ncols, scale=scale),
-            save_image_grid(samples, run_dir / "samples.png", ncols=ncols, scale=scale),
-        ]
-        log_images(run_dir / "logs" / "images", "vae/reconstructions", pairs, step=0, ncols=ncols, scale=scale)
-        log_images(run_dir / "logs" / "images", "vae/prior_samples", samples, step=0, ncols=ncols, scale=scale)
+        run_dir, written = Path(run_dir), []
+        for name, tag, images in (("reconstructions", "reconstructions", pairs), ("samples", "prior_samples", self.sample(64, seed=seed))):
+            written.append(save_image_grid(images, run_dir / f"{name}.png", ncols=ncols, scale=scale))
+            log_images(run_dir / "logs" / "images", f"vae/{tag}", images, step=0, ncols=ncols, scale=scale)
         return written
 
     # -- serialisation -------------------------------------------------------
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            **components_config(self.encoder),
-            input_shape=list(self.input_shape),
-            latent_dim=self.latent_dim,
-            decoder_width=self.decoder_width,
-            decoder_type=self.decoder_type,
-            likelihood=self.likelihood,
-            gaussian_scale=self.gaussian_scale,
-            beta=self.beta,
-            kl_warmup_steps=self.kl_warmup_steps,
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**components_from_config(config))
+        return {
+            **super().get_config(),
+            "input_shape": list(self.input_shape),
+            "latent_dim": self.latent_dim,
+            "decoder_width": self.decoder_width,
+            "decoder_type": self.decoder_type,
+            "likelihood": self.likelihood,
+            "gaussian_scale": self.gaussian_scale,
+            "beta": self.beta,
+            "kl_warmup_steps": self.kl_warmup_steps,
+        }
 
 
 def _encoder_input_shape(encoder):
@@ -372,8 +294,3 @@ def _encoder_input_shape(encoder):
             "could not read the input shape from the encoder (not a functional model); pass input_shape=(H, W, C) or (D,).",
         ) from None
 
-
-def _concat(parts, empty_shape):
-    if not parts:
-        return np.zeros(empty_shape, dtype="float32")
-    return np.concatenate(parts, axis=0)

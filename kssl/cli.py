@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from kssl.errors import KsslError
-from kssl.recipe import BACKENDS
+from kssl.errors import KsslError, TrainingError
+from kssl.recipe import BACKENDS, load_recipe
 
 
 def _fail(message: str, code: int = 2):
@@ -21,19 +21,17 @@ def _fail(message: str, code: int = 2):
     sys.exit(code)
 
 
-def _peek_backend(source, overrides=()) -> str | None:
-    """The recipe's ``backend:`` key (``--set`` overrides applied), read without importing Keras."""
+def _run_recipe(run_dir) -> dict | None:
+    """A run directory's recipe.yaml, loaded (None when the folder has none: the command reports that)."""
     from kssl.recipe import load_recipe
 
-    try:
-        return load_recipe(source, overrides).get("backend")
-    except KsslError:
-        return None  # the real load reports the problem
+    path = Path(run_dir) / "recipe.yaml"
+    return load_recipe(path) if path.is_file() else None
 
 
-def select_backend(requested: str | None, source=None, overrides=()) -> str:
-    """Fix the Keras backend before Keras is imported: --backend, then the recipe (and --set), then $KERAS_BACKEND."""
-    backend = requested or (_peek_backend(source, overrides) if source is not None else None) or os.environ.get("KERAS_BACKEND") or "tensorflow"
+def select_backend(requested: str | None, recipe: dict | None = None) -> str:
+    """Fix the Keras backend before Keras is imported: --backend, then the recipe's ``backend:``, then $KERAS_BACKEND."""
+    backend = requested or (recipe or {}).get("backend") or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
         from kssl.errors import did_you_mean
 
@@ -61,8 +59,6 @@ class _Group(click.Group):
     """Turns kssl's input errors into one paragraph and exit code 2, everywhere."""
 
     def invoke(self, ctx):
-        from kssl.training import TrainingError
-
         try:
             return super().invoke(ctx)
         except KsslError as exc:
@@ -90,18 +86,22 @@ _backend = click.option("--backend", type=str, default=None, help=f"Keras backen
 @click.option("--resume", "resume_dir", type=click.Path(), default=None, help="Continue an interrupted run directory.")
 def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
     """Train RECIPE (a path or a zoo name), evaluate, and print the run directory."""
-    from kssl import training
-
     if resume_dir:
         if recipe or overrides:
             raise KsslError("--resume continues a run with its own recipe.yaml: do not pass RECIPE or --set with it.")
-        select_backend(backend, Path(resume_dir) / "recipe.yaml" if (Path(resume_dir) / "recipe.yaml").is_file() else None)
-        run_dir = training.resume(resume_dir, epochs=epochs)
+        loaded = _run_recipe(resume_dir)
+        select_backend(backend, loaded)
+        from kssl.training import resume
+
+        run_dir = resume(resume_dir, epochs=epochs, recipe=loaded)
     else:
         if not recipe:
             raise KsslError("missing RECIPE: give a recipe path or a zoo name, e.g. `kssl train simclr` (see `kssl zoo`).")
-        select_backend(backend, recipe, overrides)
-        run_dir = training.train(recipe, overrides, output_dir=output_dir, epochs=epochs)
+        loaded = load_recipe(recipe, overrides)  # read once; a bad recipe fails here, before Keras is imported
+        select_backend(backend, loaded)
+        from kssl.training import train as train_recipe
+
+        run_dir = train_recipe(loaded, output_dir=output_dir, epochs=epochs)
     click.echo(str(run_dir))
 
 
@@ -111,10 +111,11 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
 @_backend
 def validate(recipe, overrides, backend):
     """Check RECIPE (keys, components, arguments, data) without training."""
-    select_backend(backend, recipe, overrides)
+    loaded = load_recipe(recipe, overrides)
+    select_backend(backend, loaded)
     from kssl.builder import build_all
 
-    built = build_all(recipe, overrides)
+    built = build_all(loaded)
     params = built.model.count_params()
     click.echo(
         f"ok: {built.recipe['name']}: {built.recipe['pretext']['type']} on {built.recipe['data']['type']} "
@@ -127,11 +128,11 @@ def validate(recipe, overrides, backend):
 @_backend
 def eval_(run_dir, backend):
     """Re-score RUN_DIR's saved model with its recipe's evaluators."""
-    recipe_path = Path(run_dir) / "recipe.yaml"
-    select_backend(backend, recipe_path if recipe_path.is_file() else None)
-    from kssl.training import evaluate_run
+    loaded = _run_recipe(run_dir)
+    select_backend(backend, loaded)
+    from kssl.evaluation import evaluate_run
 
-    scores = evaluate_run(run_dir)
+    scores = evaluate_run(run_dir, recipe=loaded)
     click.echo(json.dumps(scores, indent=2))
 
 
@@ -161,7 +162,7 @@ def zoo():
     """The zoo recipes with one-line descriptions and their recorded results."""
     import yaml
 
-    from kssl.recipe import zoo_recipes
+    from kssl.zoo_recipes import zoo_recipes
 
     for name, path in zoo_recipes().items():
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -179,8 +180,7 @@ def zoo():
 @_backend
 def fill_mask(run_dir, text, top_k, backend):
     """Print the top-k tokens for each [MASK] in TEXT, predicted by RUN_DIR's masked-LM model."""
-    recipe_path = Path(run_dir) / "recipe.yaml"
-    select_backend(backend, recipe_path if recipe_path.is_file() else None)
+    select_backend(backend, _run_recipe(run_dir))
     from kssl.text.fill_mask import fill_mask as predict, format_predictions, load_masked_lm
 
     if "[MASK]" not in text:
@@ -190,11 +190,22 @@ def fill_mask(run_dir, text, top_k, backend):
 
 @main.command(name="new-plugin")
 @click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(["pretext", "augmenter", "encoder", "dataset", "evaluator"]),
+    default="augmenter",
+    show_default=True,
+    help="The kind of component the skeleton's example is.",
+)
 @click.option("--output-dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Where the kssl-NAME folder is created.")
-def new_plugin(name, output_dir):
-    """Write kssl-NAME/, a plugin distribution skeleton whose tests pass out of the box."""
-    from kssl.templates.plugin import write_plugin_skeleton
+def new_plugin(name, kind, output_dir):
+    """Write kssl-NAME/, a plugin distribution with an example KIND component whose tests pass out of the box."""
+    from kssl.templates.plugin import render_plugin, write_plugin_skeleton
 
-    root = write_plugin_skeleton(name, output_dir)
+    render_plugin(name, kind, output_dir)  # a bad NAME, an existing folder or zoo recipe: reported before Keras loads
+    select_backend(None)
+    from kssl.plugins import get_registry
+
+    root = write_plugin_skeleton(name, output_dir, kind, registry=get_registry())  # refuses a name already registered
     click.echo(str(root))
     click.echo(f"next: cd {root} && pip install -e '.[test]' && pytest   (see docs/writing-a-plugin.md)", err=True)

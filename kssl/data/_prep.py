@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 
 from kssl.checks import check_choice, check_int, check_number
 from kssl.errors import KsslError
+from kssl.inference import map_batches
 
 
 def common_args(batch_size, seed, limit, test_fraction=None):
@@ -55,15 +57,8 @@ def resize(x: np.ndarray, image_size) -> np.ndarray:
     """Bilinear resize of (N, H, W, C) float images to ``image_size`` x ``image_size`` (keras.ops, any backend)."""
     if image_size is None or x.ndim != 4 or (x.shape[1] == image_size and x.shape[2] == image_size):
         return x
-    if len(x) == 0:
-        return np.zeros((0, image_size, image_size, x.shape[-1]), "float32")
-    import keras
-
-    out = [
-        keras.ops.convert_to_numpy(keras.ops.image.resize(x[i : i + 512], (image_size, image_size), interpolation="bilinear"))
-        for i in range(0, len(x), 512)
-    ]
-    return np.concatenate(out).astype("float32")  # bilinear weights are convex: no overshoot to clip
+    resized = map_batches(lambda b: keras.ops.image.resize(b, (image_size, image_size), interpolation="bilinear"), x, 512, (0, image_size, image_size, x.shape[-1]))
+    return resized.astype("float32")  # bilinear weights are convex: no overshoot to clip
 
 
 def split_indices(n: int, labels, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -30,10 +30,11 @@ STEPS = Path(__file__).with_name("distribution_steps.py")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run_steps(backend: str) -> dict:
+def _run_steps(backend: str, script=STEPS) -> dict:
+    """Run a steps script (default: distribution_steps.py) for ``backend`` in a subprocess; its RESULT line."""
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS", "TF_CONFIG")}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, str(STEPS), backend], capture_output=True, text=True, timeout=420, env=env, cwd=REPO)
+    proc = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True, timeout=420, env=env, cwd=REPO)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"{backend} steps failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return json.loads(lines[-1][len("RESULT "):])

@@ -6,9 +6,11 @@ from kssl.hookspecs import hookimpl
 @hookimpl
 def kssl_register(registry):
     # pretext tasks
+    from kssl.pretext.barlow_twins import BarlowTwins
     from kssl.pretext.simclr import SimCLR
 
     registry.add("pretext", "simclr", SimCLR)
+    registry.add("pretext", "barlow_twins", BarlowTwins)
 
     # encoders and augmenters
     from kssl.augment.random_affine import RandomAffine

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import keras
+import kssl
 from kssl.errors import RecipeError
+from kssl.heads import MLPHead
 from kssl.testing import build_component, check_pretext, tiny_encoder, tiny_images
 from kssl_byol.byol import BYOL
 from kssl_byol.byol_loss import BYOLLoss, byol_loss
@@ -56,6 +58,17 @@ def _model(**kwargs):
     return model
 
 
+def test_a_pretext_task_with_mlp_heads_and_the_momentum_update_as_its_callback():
+    model = BYOL(tiny_encoder((8, 8, 1)), **SMALL, batch_norm=False, base_momentum=0.9)
+    assert isinstance(model, kssl.PretextTask)
+    for head, hidden in ((model.projector, [16]), (model.predictor, [16]), (model.target_projector, [16])):
+        assert isinstance(head, MLPHead) and head.hidden_dims == hidden and head.output_dim == 8 and not head.batch_norm
+    (callback,) = model.training_callbacks()
+    assert isinstance(callback, MomentumUpdate) and callback.base_momentum == 0.9
+    own = {"projection_dim": 8, "projection_hidden_dims": [16], "predictor_hidden_dims": [16], "batch_norm": False, "base_momentum": 0.9}
+    assert own.items() <= model.get_config().items()
+
+
 def test_target_starts_as_a_copy_and_is_not_trained_by_the_optimizer():
     model = _model()
     pairs = model.target_pairs()
@@ -66,7 +79,7 @@ def test_target_starts_as_a_copy_and_is_not_trained_by_the_optimizer():
     assert not any(id(target) in trainable for _, target in pairs)
     assert all(id(v) in trainable for v in model.predictor.trainable_variables)
     assert not any(id(v) in trainable for v in [*model.target_encoder.weights, *model.target_projector.weights])
-    assert model.target_projector.layers[1].trainable  # batch norm still normalises with batch statistics
+    assert model.target_projector.blocks[1].trainable  # batch norm still normalises with batch statistics
 
 
 def test_the_target_is_frozen_again_after_reloading(tmp_path):

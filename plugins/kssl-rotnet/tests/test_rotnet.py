@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import keras
+import kssl
 from kssl.errors import RecipeError
+from kssl.heads import MLPHead
 from kssl.testing import build_component, check_pretext, tiny_encoder, tiny_images
 from kssl_rotnet.rotnet import RotNet, rotate_batch
 
@@ -37,6 +39,13 @@ def test_uniform_logits_give_log4():
     assert loss == pytest.approx(np.log(4.0), rel=1e-6)
 
 
+def test_a_pretext_task_with_one_mlp_head_of_four_logits():
+    model = RotNet(tiny_encoder((8, 8, 1)), head_hidden_dims=[16], head_batch_norm=False)
+    assert isinstance(model, kssl.PretextTask) and isinstance(model.head, MLPHead)
+    assert (model.head.hidden_dims, model.head.output_dim, model.head.batch_norm) == ([16], 4, False)
+    assert {"head_hidden_dims": [16], "head_batch_norm": False}.items() <= model.get_config().items()
+
+
 def test_component_contract(tmp_path):
     augmenter = keras.layers.RandomTranslation(0.1, 0.1, seed=0)
     model = check_pretext(RotNet, {"head_hidden_dims": [16]}, augmenter=augmenter, tmp_path=tmp_path)
@@ -58,7 +67,8 @@ def test_the_augmenter_runs_only_when_training():
 
 
 def test_non_square_images_are_rejected():
-    with pytest.raises(RecipeError, match=r"pretext.encoder: rotnet needs square images .* 16x12"):
+    # An error about an object the builder passes in names that object's own section.
+    with pytest.raises(RecipeError, match=r"^encoder: rotnet needs square images .* 16x12"):
         build_component("pretext", RotNet, {}, objects={"encoder": tiny_encoder((16, 12, 1))})
 
 

@@ -2,7 +2,8 @@
 
 Adds the pretext task ``byol``. It brings its own loss (:mod:`kssl_byol.byol_loss`)
 and its own training callback (:class:`kssl_byol.momentum_update.MomentumUpdate`),
-which ``BYOL.fit`` adds by itself, so a plain ``model.fit(x)`` updates the target.
+which ``BYOL.training_callbacks`` returns and ``fit`` adds by itself, so a plain
+``model.fit(x)`` updates the target.
 """
 
 import kssl

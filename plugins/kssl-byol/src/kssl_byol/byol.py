@@ -5,33 +5,16 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kssl.checks import check_bool, check_int, check_probability
-from kssl.errors import ArgumentError
-from kssl.losses.cross_replica import with_model_losses
-from kssl.saving import components_config, components_from_config
+import kssl
+from kssl.checks import check_bool, check_int, check_probability, check_widths
+from kssl.heads import MLPHead
+from kssl.losses import with_model_losses
 from kssl_byol.byol_loss import BYOLLoss
 from kssl_byol.momentum_update import MomentumUpdate
 
 
-def _widths(name, value):
-    if not isinstance(value, (list, tuple)):
-        raise ArgumentError(name, f"expected a list of layer widths such as [256] (or [] for a linear layer), got {value!r}.")
-    return [check_int(name, d, low=1) for d in value]
-
-
-def _mlp(hidden_dims, output_dim, batch_norm, name):
-    blocks = []
-    for width in hidden_dims:
-        blocks.append(keras.layers.Dense(width, use_bias=not batch_norm))
-        if batch_norm:
-            blocks.append(keras.layers.BatchNormalization())
-        blocks.append(keras.layers.ReLU())
-    blocks.append(keras.layers.Dense(output_dim))
-    return keras.Sequential(blocks, name=name)
-
-
 def _copy_of(encoder):
-    """A new encoder with the same architecture (weights are copied in ``build``)."""
+    """A new encoder with the same architecture (weights are copied in ``build_heads``)."""
     config = keras.saving.serialize_keras_object(encoder)
     if isinstance(config.get("config"), dict) and "name" in config["config"]:
         config["config"]["name"] = f"target_{config['config']['name']}"
@@ -39,7 +22,7 @@ def _copy_of(encoder):
 
 
 @keras.saving.register_keras_serializable(package="kssl_byol")
-class BYOL(keras.Model):
+class BYOL(kssl.PretextTask):
     """Predict the target network's projection of one view from the other view.
 
     The online network (``encoder`` → projector → predictor) is trained with the
@@ -47,8 +30,9 @@ class BYOL(keras.Model):
     the target network (a copy of encoder and projector, not trained by the
     optimizer) makes of the other augmented view. After every optimizer step the
     target moves towards the online weights, ``ξ ← τ ξ + (1 - τ) θ``, with τ rising
-    from ``base_momentum`` to 1 on a cosine schedule: ``fit`` adds the
-    :class:`~kssl_byol.momentum_update.MomentumUpdate` callback that does this, so
+    from ``base_momentum`` to 1 on a cosine schedule: the
+    :class:`~kssl_byol.momentum_update.MomentumUpdate` callback of
+    :meth:`training_callbacks` does this, and ``fit`` adds it by itself, so
     ``model.fit(x)`` on raw unlabeled images is all a user writes. No negatives.
 
     ``call`` returns (4, N, projection_dim): the online predictions of views 1 and
@@ -80,35 +64,27 @@ class BYOL(keras.Model):
         base_momentum: float = 0.99,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(encoder, augmenter, **kwargs)
         self.projection_dim = check_int("projection_dim", projection_dim, low=1)
-        self.projection_hidden_dims = _widths("projection_hidden_dims", projection_hidden_dims)
-        self.predictor_hidden_dims = _widths("predictor_hidden_dims", predictor_hidden_dims)
+        self.projection_hidden_dims = check_widths("projection_hidden_dims", projection_hidden_dims)
+        self.predictor_hidden_dims = check_widths("predictor_hidden_dims", predictor_hidden_dims)
         self.batch_norm = check_bool("batch_norm", batch_norm)
         self.base_momentum = check_probability("base_momentum", base_momentum)
-        self.encoder = encoder
-        self.augmenter = augmenter
-        self.projector = _mlp(self.projection_hidden_dims, self.projection_dim, self.batch_norm, "projector")
-        self.predictor = _mlp(self.predictor_hidden_dims, self.projection_dim, self.batch_norm, "predictor")
+        # Constructed in this order (projector, predictor, target encoder, target projector): each
+        # layer draws its initializer seed when it is constructed.
+        self.projector = MLPHead(self.projection_hidden_dims, self.projection_dim, batch_norm=self.batch_norm, name="projector")
+        self.predictor = MLPHead(self.predictor_hidden_dims, self.projection_dim, batch_norm=self.batch_norm, name="predictor")
         self.target_encoder = _copy_of(encoder)
-        self.target_projector = _mlp(self.projection_hidden_dims, self.projection_dim, self.batch_norm, "target_projector")
+        self.target_projector = MLPHead(self.projection_hidden_dims, self.projection_dim, batch_norm=self.batch_norm, name="target_projector")
         self.byol_loss = BYOLLoss()
 
-    def build(self, input_shape):
-        if self.augmenter is not None and not self.augmenter.built:
-            self.augmenter.build(input_shape)
-        for encoder in (self.encoder, self.target_encoder):
-            if not encoder.built:
-                encoder.build(input_shape)
-        features = self.encoder.compute_output_shape(input_shape)
-        self.projector.build(features)
-        self.target_projector.build(features)
-        self.predictor.build(self.projector.compute_output_shape(features))
+    def build_heads(self, input_shape):
+        """Build every head, then freeze the target and make it a copy of the online network."""
+        super().build_heads(input_shape)
         # Non-trainable variables, but layers left trainable: batch norm keeps using batch statistics.
         for variable in [*self.target_encoder.weights, *self.target_projector.weights]:
             variable.trainable = False
-        self.update_target(0.0)  # the target starts as a copy of the online network
-        self.built = True
+        self.update_target(0.0)
 
     def target_pairs(self):
         """(online variable, target variable) for every trainable weight of encoder and projector."""
@@ -126,14 +102,12 @@ class BYOL(keras.Model):
             else:
                 target.assign(momentum * target + (1.0 - momentum) * online)
 
-    def views(self, x, training=False):
-        """Two augmented views of a batch (identical when not training)."""
-        if self.augmenter is None or not training:
-            return x, x
-        return self.augmenter(x, training=True), self.augmenter(x, training=True)
+    def training_callbacks(self, data=None) -> list:
+        """The :class:`MomentumUpdate` of the target network (``fit`` adds it unless one is passed)."""
+        return [MomentumUpdate(self.base_momentum)]
 
     def call(self, x, training=False):
-        v1, v2 = self.views(x, training=training)
+        v1, v2 = self.views(x, 2, training=training)
         n = ops.shape(x)[0]
         both = ops.concatenate([v1, v2], axis=0)
         predictions = self.predictor(self.projector(self.encoder(both, training=training), training=training), training=training)
@@ -145,25 +119,12 @@ class BYOL(keras.Model):
         loss = self.byol_loss(t2, p1) + self.byol_loss(t1, p2)  # symmetrised, as in the paper
         return with_model_losses(self, loss)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kwargs):
-        """``keras.Model.fit`` plus the :class:`MomentumUpdate` callback (unless one is passed)."""
-        callbacks = list(callbacks or [])
-        if not any(isinstance(c, MomentumUpdate) for c in callbacks):
-            callbacks.append(MomentumUpdate(self.base_momentum))
-        return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs)
-
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            **components_config(self.encoder, self.augmenter),
-            projection_dim=self.projection_dim,
-            projection_hidden_dims=list(self.projection_hidden_dims),
-            predictor_hidden_dims=list(self.predictor_hidden_dims),
-            batch_norm=self.batch_norm,
-            base_momentum=self.base_momentum,
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**components_from_config(config))
+        return {
+            **super().get_config(),
+            "projection_dim": self.projection_dim,
+            "projection_hidden_dims": list(self.projection_hidden_dims),
+            "predictor_hidden_dims": list(self.predictor_hidden_dims),
+            "batch_norm": self.batch_norm,
+            "base_momentum": self.base_momentum,
+        }

@@ -26,7 +26,8 @@ class MomentumUpdate(keras.callbacks.Callback):
     :func:`momentum_at` for the optimizer step just taken. The total number of
     steps is ``epochs * steps`` from ``fit`` (or ``total_steps`` when given);
     the step count comes from ``model.optimizer.iterations``, so a resumed run
-    continues the schedule. ``BYOL.fit`` adds this callback by itself.
+    continues the schedule. ``BYOL.training_callbacks`` returns this callback, so
+    ``BYOL.fit`` adds it by itself.
 
     Args:
         base_momentum: the momentum at the start of training, in [0, 1].

@@ -9,10 +9,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kssl.checks import check_bool, check_int
+import kssl
+from kssl.checks import check_bool, check_widths
 from kssl.errors import ArgumentError
-from kssl.losses.cross_replica import with_model_losses
-from kssl.saving import components_config, components_from_config
+from kssl.heads import MLPHead
+from kssl.losses import with_model_losses
 
 NUM_ROTATIONS = 4  # 0, 90, 180 and 270 degrees
 
@@ -31,15 +32,16 @@ def rotate_batch(x):
 
 
 @keras.saving.register_keras_serializable(package="kssl_rotnet")
-class RotNet(keras.Model):
+class RotNet(kssl.PretextTask):
     """Predict which of the 0/90/180/270° rotations was applied to an image.
 
     Each training batch of N images (augmented first, when an augmenter is given)
     is expanded to its 4N rotations; the encoder and a small classification head
-    predict the rotation, trained with softmax cross-entropy. ``call`` returns the
-    (4N, 4) rotation logits; the loss is computed in ``compute_loss`` from targets
-    the model makes itself, so ``fit(x)`` takes raw unlabeled images. Images must be
-    square so that every rotation has the same shape.
+    (:class:`kssl.heads.MLPHead` with 4 outputs) predict the rotation, trained with
+    softmax cross-entropy. ``call`` returns the (4N, 4) rotation logits; the loss is
+    computed in ``compute_loss`` from targets the model makes itself, so ``fit(x)``
+    takes raw unlabeled images. Images must be square so that every rotation has the
+    same shape.
 
     Args:
         encoder: ``keras.Model`` from images (N, H, H, C) to features (N, D).
@@ -49,10 +51,8 @@ class RotNet(keras.Model):
     """
 
     def __init__(self, encoder, augmenter=None, head_hidden_dims=(256,), head_batch_norm: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(head_hidden_dims, (list, tuple)):
-            raise ArgumentError("head_hidden_dims", f"expected a list of layer widths such as [256] (or [] for a linear head), got {head_hidden_dims!r}.")
-        self.head_hidden_dims = [check_int("head_hidden_dims", d, low=1) for d in head_hidden_dims]
+        super().__init__(encoder, augmenter, **kwargs)
+        self.head_hidden_dims = check_widths("head_hidden_dims", head_hidden_dims)
         self.head_batch_norm = check_bool("head_batch_norm", head_batch_norm)
         shape = getattr(encoder, "input_shape", None)
         if isinstance(shape, tuple) and len(shape) == 4 and None not in shape[1:3] and shape[1] != shape[2]:
@@ -61,31 +61,13 @@ class RotNet(keras.Model):
                 f"rotnet needs square images (height == width) so that rotated images keep their shape; "
                 f"the encoder takes {shape[1]}x{shape[2]}. Resize the data to a square, e.g. data.image_size: {max(shape[1:3])}.",
             )
-        self.encoder = encoder
-        self.augmenter = augmenter
-        blocks = []
-        for width in self.head_hidden_dims:
-            blocks.append(keras.layers.Dense(width, use_bias=not self.head_batch_norm))
-            if self.head_batch_norm:
-                blocks.append(keras.layers.BatchNormalization())
-            blocks.append(keras.layers.ReLU())
-        blocks.append(keras.layers.Dense(NUM_ROTATIONS, name="rotation_logits"))
-        self.head = keras.Sequential(blocks, name="rotation_head")
+        self.head = MLPHead(self.head_hidden_dims, NUM_ROTATIONS, batch_norm=self.head_batch_norm, name="rotation_head")
         self.rotation_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="rotation_loss")
         self.rotation_accuracy = keras.metrics.SparseCategoricalAccuracy(name="rotation_accuracy")
 
-    def build(self, input_shape):
-        if self.augmenter is not None and not self.augmenter.built:
-            self.augmenter.build(input_shape)
-        if not self.encoder.built:
-            self.encoder.build(input_shape)
-        self.head.build(self.encoder.compute_output_shape(input_shape))
-        self.built = True
-
     def call(self, x, training=False):
-        if self.augmenter is not None and training:
-            x = self.augmenter(x, training=True)
-        rotated, _ = rotate_batch(x)
+        (view,) = self.views(x, 1, training=training)
+        rotated, _ = rotate_batch(view)
         return self.head(self.encoder(rotated, training=training), training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -96,14 +78,8 @@ class RotNet(keras.Model):
         return with_model_losses(self, loss)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            **components_config(self.encoder, self.augmenter),
-            head_hidden_dims=list(self.head_hidden_dims),
-            head_batch_norm=self.head_batch_norm,
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**components_from_config(config))
+        return {
+            **super().get_config(),
+            "head_hidden_dims": list(self.head_hidden_dims),
+            "head_batch_norm": self.head_batch_norm,
+        }

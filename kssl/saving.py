@@ -32,20 +32,3 @@ def load_model(path, compile: bool = True):
             "use another checkpoint, or retrain."
         ) from None
 
-
-# TEMPORARY (removed once every pretext task is ported to PretextTask, which owns this).
-def components_config(encoder, augmenter=None) -> dict:
-    import keras
-
-    serialize = keras.saving.serialize_keras_object
-    return {"encoder": serialize(encoder), "augmenter": serialize(augmenter) if augmenter is not None else None}
-
-
-def components_from_config(config: dict) -> dict:
-    import keras
-
-    config = dict(config)
-    for key in ("encoder", "augmenter"):
-        if config.get(key) is not None:
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-    return config

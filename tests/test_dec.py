@@ -163,16 +163,6 @@ def test_n_clusters_defaults_to_the_number_of_classes(tiny_dec):
     assert _built(tiny_dec).model.n_clusters == 10
 
 
-def test_zoo_recipe_builds_and_trains_one_step(tmp_path):
-    from kssl.testing import smoke_test_recipe
-
-    overrides = [("data.limit", 64), ("data.batch_size", 32), ("train.epochs", 1), ("train.steps_per_epoch", 1),
-                 ("train.verbose", 0), ("pretext.kmeans_restarts", 1), ("eval", [])]
-    # Also checks a finite loss and finite metrics, and that model.keras and encoder.keras reload.
-    run, _ = smoke_test_recipe("dec", overrides, output_dir=tmp_path)
-    assert (run / "model.keras").is_file() and (run / "metrics.json").is_file()
-
-
 def test_with_an_augmenter_the_autoencoder_reconstructs_the_augmented_sample():
     """DEC-DA: the decoder's target is the augmented input the encoder saw, not the clean one."""
     from kssl.augment.random_affine import RandomAffine

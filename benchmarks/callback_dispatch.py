@@ -37,8 +37,8 @@ def main(argv=None) -> int:
     a = parser.parse_args(argv)
 
     import keras
-
     import throughput as T
+
     from kssl.builder import build_model
     from kssl.callbacks import EpochCheckpoint, NonFiniteLossStop
     from kssl.data.splits import DataSplits
@@ -81,9 +81,15 @@ def main(argv=None) -> int:
     for r in range(a.rounds):
         for kind in kinds if r % 2 == 0 else kinds[::-1]:
             runs[kind].append(round(timed(kind), 1))
-    report = {"backend": keras.backend.backend(), "devices": T._devices(), "batch_size": batch, "image_side": side,
-              "settings": vars(a) | {"output": str(a.output)}, "samples_per_second": runs,
-              "median": {k: statistics.median(v) for k, v in runs.items()}}
+    report = {
+        "backend": keras.backend.backend(),
+        "devices": T._devices(),
+        "batch_size": batch,
+        "image_side": side,
+        "settings": vars(a) | {"output": str(a.output)},
+        "samples_per_second": runs,
+        "median": {k: statistics.median(v) for k, v in runs.items()},
+    }
     print(f"{'callbacks':<20} {'median samples/s':>17}   rounds")
     for kind in kinds:
         print(f"{kind:<20} {report['median'][kind]:>17.1f}   {runs[kind]}")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 COMMANDS = {
+    "import keras (floor)": [sys.executable, "-c", "import keras"],
     "import kssl": [sys.executable, "-c", "import kssl"],
     "kssl validate simclr": [sys.executable, "-m", "kssl", "validate", "zoo/simclr.yaml"],
 }
@@ -54,7 +55,12 @@ def main() -> None:
         base = statistics.median(per_tree[first])
         for name, values in per_tree.items():
             median = statistics.median(values)
-            summary.setdefault(command, {})[name] = {"median_s": round(median, 3), "min_s": round(min(values), 3), "runs": [round(v, 3) for v in values], "ratio_to_" + first: round(median / base, 3)}
+            summary.setdefault(command, {})[name] = {
+                "median_s": round(median, 3),
+                "min_s": round(min(values), 3),
+                "runs": [round(v, 3) for v in values],
+                "ratio_to_" + first: round(median / base, 3),
+            }
             print(f"{command:<22} {name:<10} {median:>9.2f} {min(values):>7.2f} {median / base:>6.2f}")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps({"repeats": args.repeats, "trees": trees, "results": summary}, indent=2) + "\n", encoding="utf-8")

@@ -21,10 +21,18 @@ import time
 from pathlib import Path
 
 DEFAULT_COLUMNS = (
-    "clusters_acc", "clusters_nmi", "clusters_ari",
-    "kmeans_acc", "kmeans_nmi", "kmeans_ari",
-    "raw_kmeans_acc", "raw_kmeans_nmi", "raw_kmeans_ari",
-    "knn_accuracy", "random_init.knn_accuracy", "clusters_usage_entropy",
+    "clusters_acc",
+    "clusters_nmi",
+    "clusters_ari",
+    "kmeans_acc",
+    "kmeans_nmi",
+    "kmeans_ari",
+    "raw_kmeans_acc",
+    "raw_kmeans_nmi",
+    "raw_kmeans_ari",
+    "knn_accuracy",
+    "random_init.knn_accuracy",
+    "clusters_usage_entropy",
 )
 
 
@@ -81,8 +89,16 @@ def main(argv=None) -> int:
         result = json.loads((Path(run_dir) / "metrics.json").read_text())
         history = Path(run_dir) / "history.csv"
         epochs_run = max(0, len(history.read_text().splitlines()) - 1) if history.is_file() else None
-        runs.append({"seed": seed, "run_dir": str(run_dir), "metrics": result["metrics"], "seconds": time.time() - started,
-                     "epochs_run": epochs_run, "final_loss": result.get("final_loss")})
+        runs.append(
+            {
+                "seed": seed,
+                "run_dir": str(run_dir),
+                "metrics": result["metrics"],
+                "seconds": time.time() - started,
+                "epochs_run": epochs_run,
+                "final_loss": result.get("final_loss"),
+            }
+        )
         print(f"seed {seed}: {run_dir}", file=sys.stderr, flush=True)
 
     summary = summarise(runs)
@@ -90,8 +106,7 @@ def main(argv=None) -> int:
     name = Path(args.recipe).stem
     out = Path(args.json or Path(args.runs_dir) / f"{name}-seeds.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"recipe": args.recipe, "overrides": args.overrides, "seeds": args.seeds, "runs": runs,
-                               "summary": summary}, indent=2))
+    out.write_text(json.dumps({"recipe": args.recipe, "overrides": args.overrides, "seeds": args.seeds, "runs": runs, "summary": summary}, indent=2))
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

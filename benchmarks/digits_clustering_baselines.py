@@ -75,12 +75,14 @@ def run(seeds) -> dict:
         results[name] = {"protocol": "fit on train+test, score test", "runs": []}
         for seed in seeds:
             started = time.time()
-            predicted = cluster(seed, x_all)[len(x_train):]
+            predicted = cluster(seed, x_all)[len(x_train) :]
             results[name]["runs"].append({"seed": seed, **clustering_scores(data.y_test, predicted), "seconds": time.time() - started})
     for entry in results.values():
         entry["summary"] = {
-            metric: {"mean": statistics.fmean(r[metric] for r in entry["runs"]),
-                     "std": statistics.stdev([r[metric] for r in entry["runs"]]) if len(entry["runs"]) > 1 else 0.0}
+            metric: {
+                "mean": statistics.fmean(r[metric] for r in entry["runs"]),
+                "std": statistics.stdev([r[metric] for r in entry["runs"]]) if len(entry["runs"]) > 1 else 0.0,
+            }
             for metric in ("acc", "nmi", "ari")
         }
     return results

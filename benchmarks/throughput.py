@@ -221,8 +221,8 @@ def measure_overhead(recipe: dict, x, batch_size: int, warmup: int, steps: int, 
 
 def _cpu_overhead_recipe(overrides) -> tuple[dict, object, int]:
     """The zoo SimCLR recipe and its training images."""
-    from kssl.plugins import get_registry
     from kssl.builder import make_component
+    from kssl.plugins import get_registry
     from kssl.recipe import load_recipe
 
     recipe = load_recipe("simclr", overrides)
@@ -382,7 +382,7 @@ def _run_worker(backend: str | None, args: list[str], timeout: int) -> dict:
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         return {"error": " | ".join(tail)[-400:] or f"exit code {proc.returncode}"}
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     result["process_seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -427,9 +427,15 @@ def main(argv=None) -> int:
     a = parser.parse_args(argv)
 
     backends = [b for b in a.backends if _available(b)]
-    report = {"mode": "gpu" if a.gpu else "cpu", "machine": _machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "settings": {"warmup": a.warmup, "steps": a.steps, "overrides": a.overrides, "jax_jit": a.jax_jit},
-              "throughput": [], "overhead": [], "skipped_backends": sorted(set(a.backends) - set(backends))}
+    report = {
+        "mode": "gpu" if a.gpu else "cpu",
+        "machine": _machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": {"warmup": a.warmup, "steps": a.steps, "overrides": a.overrides, "jax_jit": a.jax_jit},
+        "throughput": [],
+        "overhead": [],
+        "skipped_backends": sorted(set(a.backends) - set(backends)),
+    }
     output = a.output or HERE / "results" / f"{report['mode']}-{socket.gethostname()}.json"
 
     def save():  # after every measurement: a run cut short keeps what it measured
@@ -470,7 +476,15 @@ def main(argv=None) -> int:
                 result["backend"] = backend
                 report["overhead"].append(result)
                 save()
-                print(f"overhead {backend}: " + (f"ratio {result['ratio']:.3f} (kssl {result['kssl_median']} vs plain {result['plain_median']} samples/s)" if "ratio" in result else result["error"]), flush=True)
+                print(
+                    f"overhead {backend}: "
+                    + (
+                        f"ratio {result['ratio']:.3f} (kssl {result['kssl_median']} vs plain {result['plain_median']} samples/s)"
+                        if "ratio" in result
+                        else result["error"]
+                    ),
+                    flush=True,
+                )
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     _print_table(report)
     save()
@@ -503,7 +517,7 @@ def _print_table(report: dict) -> None:
         else:
             print(f"composition overhead ({r['backend']}): ERROR {r['error']}")
     for r in report.get("gpu", []):
-        print(f"gpu {r.get('backend')}: " + json.dumps({k: v for k, v in r.items() if k != 'overhead'}))
+        print(f"gpu {r.get('backend')}: " + json.dumps({k: v for k, v in r.items() if k != "overhead"}))
         if "overhead" in r:
             print(f"  composition overhead kssl/plain = {r['overhead']['ratio']:.3f}")
     if "torch_reference" in report:

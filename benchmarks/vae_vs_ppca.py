@@ -68,8 +68,16 @@ def linear_baselines(y_train, y_test, latent_dim: int, seed: int = 0) -> dict:
     pca = PCA(n_components=latent_dim, svd_solver="full").fit(a)
     fa = FactorAnalysis(n_components=latent_dim, random_state=seed).fit(a)
     return {
-        "ppca": {"test_nll": float(-np.mean(pca.score_samples(b))), "train_nll": float(-np.mean(pca.score_samples(a))), "noise_std": float(math.sqrt(pca.noise_variance_))},
-        "factor_analysis": {"test_nll": float(-np.mean(fa.score_samples(b))), "train_nll": float(-np.mean(fa.score_samples(a))), "median_noise_std": float(np.median(np.sqrt(fa.noise_variance_)))},
+        "ppca": {
+            "test_nll": float(-np.mean(pca.score_samples(b))),
+            "train_nll": float(-np.mean(pca.score_samples(a))),
+            "noise_std": float(math.sqrt(pca.noise_variance_)),
+        },
+        "factor_analysis": {
+            "test_nll": float(-np.mean(fa.score_samples(b))),
+            "train_nll": float(-np.mean(fa.score_samples(a))),
+            "median_noise_std": float(np.median(np.sqrt(fa.noise_variance_))),
+        },
     }
 
 
@@ -126,9 +134,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
-
     import keras
+    import numpy as np
 
     from kssl.data.digits import digits
     from kssl.data.splits import DataSplits
@@ -157,14 +164,20 @@ def main(argv=None) -> int:
         vae[scale] = {key: summary([r["test"][key] for r in mine]) for key in ("neg_elbo", "iw_nll", "reconstruction", "kl", "active_units")}
         vae[scale]["train_neg_elbo"] = summary([r["train_neg_elbo"] for r in mine])
         base = baselines[BASELINE_FOR[scale]]["test_nll"]
-        vae[scale]["beats_baseline"] = {"baseline": BASELINE_FOR[scale], "neg_elbo": bool(vae[scale]["neg_elbo"]["mean"] < base), "iw_nll": bool(vae[scale]["iw_nll"]["mean"] < base)}
+        vae[scale]["beats_baseline"] = {
+            "baseline": BASELINE_FOR[scale],
+            "neg_elbo": bool(vae[scale]["neg_elbo"]["mean"] < base),
+            "iw_nll": bool(vae[scale]["iw_nll"]["mean"] < base),
+        }
 
     def line(name, value, std=0.0):
         spread = f" ± {std:.1f}" if std else ""
         return f"{name:<40} {value:>8.1f}{spread:<7} {value + discrete:>19.1f} {(value + discrete) / dims / math.log(2):>10.3f}"
 
-    print(f"\nheld-out digits (8x8, dequantised to [0,1]), latent {args.latent_dim}, {len(y_test)} test images, "
-          f"{len(args.seeds)} seed(s); nats per image, lower is better")
+    print(
+        f"\nheld-out digits (8x8, dequantised to [0,1]), latent {args.latent_dim}, {len(y_test)} test images, "
+        f"{len(args.seeds)} seed(s); nats per image, lower is better"
+    )
     print(f"{'model':<40} {'-log p(y)':>15} {'bound -log P(k)':>19} {'bits/pixel':>10}")
     print(line("PPCA (isotropic noise), exact", baselines["ppca"]["test_nll"]))
     print(line("factor analysis (diagonal noise), exact", baselines["factor_analysis"]["test_nll"]))
@@ -174,15 +187,22 @@ def main(argv=None) -> int:
         print(line(f"VAE {scale}: IW-NLL (K={args.importance_samples})", v["iw_nll"]["mean"], v["iw_nll"]["std"]))
     for scale in args.scales:
         v = vae[scale]
-        print(f"VAE {scale}: test KL {v['kl']['mean']:.1f} nats, active units {v['active_units']['mean']:.1f}/{args.latent_dim}, "
-              f"train neg-ELBO {v['train_neg_elbo']['mean']:.1f}; beats {v['beats_baseline']['baseline']}: "
-              f"neg-ELBO {v['beats_baseline']['neg_elbo']}, IW-NLL {v['beats_baseline']['iw_nll']}")
+        print(
+            f"VAE {scale}: test KL {v['kl']['mean']:.1f} nats, active units {v['active_units']['mean']:.1f}/{args.latent_dim}, "
+            f"train neg-ELBO {v['train_neg_elbo']['mean']:.1f}; beats {v['beats_baseline']['baseline']}: "
+            f"neg-ELBO {v['beats_baseline']['neg_elbo']}, IW-NLL {v['beats_baseline']['iw_nll']}"
+        )
 
     result = {
         "benchmark": "vae_vs_ppca",
         "units": "nats per image (64 dequantised pixels in [0,1]); *_discrete_bound adds 64*log(17)",
-        "data": {"dataset": "digits", "image_size": 8, "train": len(y_train), "test": len(y_test),
-                 "dequantisation": "(k + u) / 17, u ~ U(0,1); test draw seed 2, baselines' train draw seed 1, VAE a fresh draw per epoch"},
+        "data": {
+            "dataset": "digits",
+            "image_size": 8,
+            "train": len(y_train),
+            "test": len(y_test),
+            "dequantisation": "(k + u) / 17, u ~ U(0,1); test draw seed 2, baselines' train draw seed 1, VAE a fresh draw per epoch",
+        },
         "command": "python benchmarks/vae_vs_ppca.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "baselines": {k: {**v, "test_nll_discrete_bound": v["test_nll"] + discrete} for k, v in baselines.items()},

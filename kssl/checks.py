@@ -12,7 +12,6 @@ import numbers
 
 from kssl.errors import ArgumentError
 
-
 __all__ = ["check_bool", "check_choice", "check_int", "check_number", "check_positive", "check_probability", "check_range_pair", "check_widths"]
 
 

@@ -181,10 +181,11 @@ def zoo():
 def fill_mask(run_dir, text, top_k, backend):
     """Print the top-k tokens for each [MASK] in TEXT, predicted by RUN_DIR's masked-LM model."""
     select_backend(backend, _run_recipe(run_dir))
-    from kssl.text.fill_mask import fill_mask as predict, format_predictions, load_masked_lm
+    from kssl.text.fill_mask import fill_mask as predict
+    from kssl.text.fill_mask import format_predictions, load_masked_lm
 
     if "[MASK]" not in text:
-        raise KsslError(f"TEXT must contain at least one [MASK], e.g. \"the [MASK] of the file\"; got {text!r}.")
+        raise KsslError(f'TEXT must contain at least one [MASK], e.g. "the [MASK] of the file"; got {text!r}.')
     click.echo(format_predictions(predict(load_masked_lm(run_dir), text, top_k)))
 
 

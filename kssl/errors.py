@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 
-
 __all__ = ["ArgumentError", "KsslError", "RecipeError", "TrainingError", "did_you_mean"]
 
 

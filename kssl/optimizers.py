@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from kssl.checks import check_int, check_number, check_positive
 from kssl.errors import ArgumentError, did_you_mean
 from kssl.factories import call_factory

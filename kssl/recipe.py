@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import numbers
 import re
-from pathlib import Path
 
 import yaml
 
@@ -22,8 +21,19 @@ BACKENDS = ("tensorflow", "jax", "torch")
 COMPONENT_SECTIONS = ("data", "augmenter", "encoder", "pretext")
 REQUIRED = ("data", "encoder", "pretext")
 TOP_LEVEL = (
-    "name", "description", "backend", "seed", "data", "augmenter", "encoder", "pretext",
-    "optimizer", "train", "distribution", "eval", "results",
+    "name",
+    "description",
+    "backend",
+    "seed",
+    "data",
+    "augmenter",
+    "encoder",
+    "pretext",
+    "optimizer",
+    "train",
+    "distribution",
+    "eval",
+    "results",
 )
 TRAIN_DEFAULTS = {
     "epochs": 10,
@@ -35,6 +45,8 @@ TRAIN_DEFAULTS = {
 }
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
+
+
 class _Loader(yaml.SafeLoader):
     """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string)."""
 
@@ -84,8 +96,7 @@ def apply_override(recipe: dict, key: str, value) -> None:
             if part not in node:
                 raise RecipeError(
                     here,
-                    f"--set {key}: the recipe has no {here!r}.{did_you_mean(part, node)} "
-                    f"Keys here: {', '.join(map(str, node)) or '(none)'}.",
+                    f"--set {key}: the recipe has no {here!r}.{did_you_mean(part, node)} Keys here: {', '.join(map(str, node)) or '(none)'}.",
                 )
             node = node[part]
         elif isinstance(node, list):
@@ -131,9 +142,7 @@ def validate_structure(recipe) -> dict:
         raise RecipeError("", f"a recipe must be a YAML mapping of sections (name, data, encoder, ...), got {type(recipe).__name__}.")
     for key in recipe:
         if key not in TOP_LEVEL:
-            raise RecipeError(
-                str(key), f"unknown top-level key.{did_you_mean(key, TOP_LEVEL)} Allowed keys: {', '.join(TOP_LEVEL)}."
-            )
+            raise RecipeError(str(key), f"unknown top-level key.{did_you_mean(key, TOP_LEVEL)} Allowed keys: {', '.join(TOP_LEVEL)}.")
     for key in REQUIRED:
         if key not in recipe:
             raise RecipeError(key, f"missing: every recipe needs {', '.join(REQUIRED)} sections.")

@@ -50,14 +50,14 @@ def check_distribution(spec) -> dict:
         if not (ok_list or ok_count):
             raise RecipeError(
                 "distribution.devices",
-                f"expected a non-empty list of device names (e.g. [\"/gpu:0\", \"/gpu:1\"] on TensorFlow, "
-                f"[\"gpu:0\", \"gpu:1\"] on JAX) or a device count >= 1, got {devices!r}.",
+                f'expected a non-empty list of device names (e.g. ["/gpu:0", "/gpu:1"] on TensorFlow, '
+                f'["gpu:0", "gpu:1"] on JAX) or a device count >= 1, got {devices!r}.',
             )
     for key in JAX_MULTI_KEYS:
         if key in spec and strategy != "multi_worker":
             raise RecipeError(f"distribution.{key}", f"only strategy multi_worker takes {key}; strategy is {strategy!r}.")
     if "coordinator_address" in spec and (not isinstance(spec["coordinator_address"], str) or ":" not in spec["coordinator_address"]):
-        raise RecipeError("distribution.coordinator_address", f"expected \"host:port\" of process 0, got {spec['coordinator_address']!r}.")
+        raise RecipeError("distribution.coordinator_address", f'expected "host:port" of process 0, got {spec["coordinator_address"]!r}.')
     for key, low in (("num_processes", 1), ("process_id", 0)):
         value = spec.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):

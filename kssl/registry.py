@@ -58,8 +58,7 @@ class Registry:
             raise RegistryError(f"registry.add: the name must be an identifier such as 'my_task', got {name!r}.")
         if not callable(factory):
             raise RegistryError(
-                f"registry.add({kind!r}, {name!r}, ...): the factory must be callable (a class or function), "
-                f"got {type(factory).__name__} {factory!r}."
+                f"registry.add({kind!r}, {name!r}, ...): the factory must be callable (a class or function), got {type(factory).__name__} {factory!r}."
             )
         mine = [e for e in (self._staged or []) if (e.kind, e.name) == (kind, name)]
         committed = self._entries.get((kind, name))
@@ -99,15 +98,12 @@ class Registry:
         entry = self._entries.get((kind, name))
         if entry is None:
             known = self.names(kind)
-            message = (
-                f"unknown {kind} {name!r}.{did_you_mean(name, known)} "
-                f"Registered {kind}s: {', '.join(known) or '(none)'}."
-            )
+            message = f"unknown {kind} {name!r}.{did_you_mean(name, known)} Registered {kind}s: {', '.join(known) or '(none)'}."
             if self.broken:
                 failed = "; ".join(f"{b.provider} ({b.reason})" for b in self.broken)
                 message += f" Some plugins failed to load and may provide it: {failed}."
             else:
-                message += f" If a plugin provides it, install it (pip install ...) and check `kssl plugins`."
+                message += " If a plugin provides it, install it (pip install ...) and check `kssl plugins`."
             raise RegistryError(message)
         if entry.conflicts:
             providers = " and ".join(repr(p) for p in [entry.provider, *entry.conflicts])

@@ -28,7 +28,5 @@ def load_model(path, compile: bool = True):
     except (OSError, ValueError, KeyError, EOFError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise KsslError(
-            f"{str(path)!r}: cannot be loaded as a Keras model ({reason}). The file may be truncated or damaged; "
-            "use another checkpoint, or retrain."
+            f"{str(path)!r}: cannot be loaded as a Keras model ({reason}). The file may be truncated or damaged; use another checkpoint, or retrain."
         ) from None
-

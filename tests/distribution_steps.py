@@ -75,16 +75,18 @@ PRETEXTS = {
 
 
 def recipe(pretext: str, strategy: str, jit_compile=False, precision="float32") -> dict:
-    return load_recipe({
-        "name": f"{pretext}-{strategy}",
-        "seed": 0,
-        "data": {"type": "digits"},  # not built: the arrays come from DataSplits below
-        "encoder": {"type": "cnn", "filters": [4, 8]},
-        "pretext": dict(PRETEXTS[pretext]),
-        "optimizer": {"type": "sgd", "learning_rate": 1.0, "momentum": 0.0},
-        "train": {"jit_compile": jit_compile, "precision": precision},
-        "distribution": {"strategy": strategy},
-    })
+    return load_recipe(
+        {
+            "name": f"{pretext}-{strategy}",
+            "seed": 0,
+            "data": {"type": "digits"},  # not built: the arrays come from DataSplits below
+            "encoder": {"type": "cnn", "filters": [4, 8]},
+            "pretext": dict(PRETEXTS[pretext]),
+            "optimizer": {"type": "sgd", "learning_rate": 1.0, "momentum": 0.0},
+            "train": {"jit_compile": jit_compile, "precision": precision},
+            "distribution": {"strategy": strategy},
+        }
+    )
 
 
 def one_step(model, x):
@@ -108,9 +110,7 @@ def compare(pretext: str, x, registry, jit_compile=None) -> dict:
     trainable = {id(v) for v in single.trainable_weights}
     grad_scale = max(float(np.abs(a - b).max()) for v, a, b in zip(single.weights, w0, w1) if id(v) in trainable)
     grad_diff = max(float(np.abs((a - b) - (c - d)).max()) for v, a, b, c, d in zip(single.weights, w0, w1, v0, v1) if id(v) in trainable)
-    state_diff = max(
-        [float(np.abs(b - d).max()) for v, b, d in zip(single.weights, w1, v1) if id(v) not in trainable] or [0.0]
-    )
+    state_diff = max([float(np.abs(b - d).max()) for v, b, d in zip(single.weights, w1, v1) if id(v) not in trainable] or [0.0])
     return {
         "replicas": int(_replicas(multi)),
         "loss_1": logs1["loss"],

@@ -59,8 +59,7 @@ def test_rotation_keeps_the_distance_to_the_centre_and_bounds_the_angle():
 
 @pytest.mark.parametrize(
     "kwargs, argument",
-    [({"translation": 1.5}, "translation"), ({"translation": -0.1}, "translation"), ({"rotation": 200}, "rotation"),
-     ({"rotation": "ten"}, "rotation")],
+    [({"translation": 1.5}, "translation"), ({"translation": -0.1}, "translation"), ({"rotation": 200}, "rotation"), ({"rotation": "ten"}, "rotation")],
 )
 def test_bad_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ArgumentError, match=argument):
@@ -74,9 +73,7 @@ def test_registered_as_affine():
 
 
 JAX_CHECK = (
-    "import numpy as np, keras\n"
-    "assert keras.backend.backend() == 'jax'\n"
-    "from kssl.augment.random_affine import RandomAffine\n"
+    "import numpy as np, keras\nassert keras.backend.backend() == 'jax'\nfrom kssl.augment.random_affine import RandomAffine\n"
 ) + augmenter_fit_script('RandomAffine(translation=0.125, rotation=10, seed=0, name="aug")', channels=1)
 
 

@@ -2,11 +2,10 @@
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 from jax_subprocess import augmenter_fit_script, run_on_jax
-
-import keras
 
 from kssl.augment.color_distortion import ColorDistortion
 from kssl.augment.random_gaussian_blur import RandomGaussianBlur

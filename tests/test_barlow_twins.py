@@ -134,4 +134,3 @@ def test_registered_as_barlow_twins():
 def test_bad_arguments_name_the_key(args, path):
     with pytest.raises(RecipeError, match=path):
         build_component("pretext", BarlowTwins, args, objects={"encoder": tiny_encoder()})
-

@@ -23,8 +23,31 @@ SENTENCES = [
     "a bird ran to the tree.",
     "the cat and the dog sang.",
 ]
-TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "the", "a", "cat", "sat", "on", "mat", "dog", "ran", "to",
-          "park", "and", "bird", "sang", "in", "tree", "while", "##s"]
+TOKENS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    ".",
+    "the",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "dog",
+    "ran",
+    "to",
+    "park",
+    "and",
+    "bird",
+    "sang",
+    "in",
+    "tree",
+    "while",
+    "##s",
+]
 TINY_ENCODER = {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "dropout": 0.0}
 
 
@@ -288,7 +311,10 @@ TINY_RECIPE = {
 
 @pytest.mark.parametrize(
     "key, value, fragment",
-    [("pretext.mask_rate", 1.5, "pretext.mask_rate: expected a number <= 1.0, got 1.5"), ("data.sequence_length", 0, "data.sequence_length: expected an integer >= 3, got 0")],
+    [
+        ("pretext.mask_rate", 1.5, "pretext.mask_rate: expected a number <= 1.0, got 1.5"),
+        ("data.sequence_length", 0, "data.sequence_length: expected an integer >= 3, got 0"),
+    ],
 )
 def test_bad_recipe_values_name_the_key(key, value, fragment):
     from kssl.builder import build_all
@@ -308,7 +334,14 @@ def zoo_run(tmp_path_factory):
 def test_zoo_recipe_trains_one_step_and_writes_its_vocabulary(zoo_run):
     run_dir, metrics = zoo_run
     scores = metrics["metrics"]
-    for key in ("masked_lm_accuracy", "masked_lm_perplexity", "masked_lm_unigram_accuracy", "text_probe_accuracy", "random_init.masked_lm_accuracy", "random_init.text_probe_accuracy"):
+    for key in (
+        "masked_lm_accuracy",
+        "masked_lm_perplexity",
+        "masked_lm_unigram_accuracy",
+        "text_probe_accuracy",
+        "random_init.masked_lm_accuracy",
+        "random_init.text_probe_accuracy",
+    ):
         assert key in scores
     vocabulary = (run_dir / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
     assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -342,7 +375,7 @@ def test_build_gives_a_compiled_model_that_fits_raw_strings():
 
 def test_the_recipe_trains_on_jax(tmp_path):
     script = textwrap.dedent(
-        f"""
+        """
         import json, sys
         from kssl.testing import smoke_test_recipe
         recipe = json.loads(sys.argv[1])

@@ -3,10 +3,8 @@
 import textwrap
 from pathlib import Path
 
-import numpy as np
-
 import keras
-
+import numpy as np
 from jax_subprocess import run_on_jax
 
 # Shared by the in-process (TensorFlow: batch hooks run in step) and the JAX (batch hooks run in worker threads) tests.
@@ -53,12 +51,16 @@ def test_nan_stop_names_the_first_bad_batch_and_skips_the_checkpoint(tmp_path):
 
 
 def test_on_jax_steps_run_ahead_and_the_nan_stop_still_names_the_first_bad_batch(tmp_path):
-    script = "import numpy as np, keras\nfrom pathlib import Path\n" + NAN_STOP_CHECK + textwrap.dedent(
-        f"""
+    script = (
+        "import numpy as np, keras\nfrom pathlib import Path\n"
+        + NAN_STOP_CHECK
+        + textwrap.dedent(
+            f"""
         callbacks, model = nan_stop_check(Path({str(tmp_path)!r}))
         assert keras.callbacks.CallbackList(callbacks, model=model)._async_train  # batch hooks run in worker threads
         print("JAX-OK")
         """
+        )
     )
     run_on_jax(script)
 

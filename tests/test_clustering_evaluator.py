@@ -100,8 +100,10 @@ def test_recipe_errors_name_the_key(write_recipe):
     from kssl.builder import build_all
 
     recipe = {
-        "name": "bad", "data": {"type": "digits", "image_size": 8, "limit": 32},
-        "encoder": {"type": "mlp", "hidden_units": [4]}, "pretext": {"type": "dec", "n_clusters": 3},
+        "name": "bad",
+        "data": {"type": "digits", "image_size": 8, "limit": 32},
+        "encoder": {"type": "mlp", "hidden_units": [4]},
+        "pretext": {"type": "dec", "n_clusters": 3},
         "eval": [{"type": "clustering", "n_clusters": 0}],
     }
     with pytest.raises(RecipeError, match=r"eval\.0\.n_clusters: expected an integer >= 1, got 0"):

@@ -14,8 +14,7 @@ TINY_DEC = {
     "seed": 0,
     "data": {"type": "digits", "image_size": 8, "batch_size": 32, "limit": 64},
     "encoder": {"type": "mlp", "hidden_units": [16]},
-    "pretext": {"type": "dec", "n_clusters": 4, "embedding_dim": 3, "decoder_units": [16], "pretrain_epochs": 1,
-                "kmeans_restarts": 2, "seed": 0},
+    "pretext": {"type": "dec", "n_clusters": 4, "embedding_dim": 3, "decoder_units": [16], "pretrain_epochs": 1, "kmeans_restarts": 2, "seed": 0},
     "optimizer": {"type": "adam", "learning_rate": 1.0e-3},
     "train": {"epochs": 3, "verbose": 0},
     "eval": [{"type": "clustering", "n_init": 2, "embedding_map": "pca"}],
@@ -170,8 +169,13 @@ def test_with_an_augmenter_the_autoencoder_reconstructs_the_augmented_sample():
     from kssl.pretext.dec import DEC
 
     x = np.random.default_rng(0).random((8, 8, 8, 1), dtype=np.float32)
-    model = DEC(encoder=mlp((8, 8, 1), hidden_units=[16]), augmenter=RandomAffine(translation=0.25, rotation=30, seed=0),
-                n_clusters=2, embedding_dim=3, decoder_units=[16])
+    model = DEC(
+        encoder=mlp((8, 8, 1), hidden_units=[16]),
+        augmenter=RandomAffine(translation=0.25, rotation=30, seed=0),
+        n_clusters=2,
+        embedding_dim=3,
+        decoder_units=[16],
+    )
     out = model(x, training=True)
     target = _np(out["reconstruction_target"])
     assert not np.allclose(target, x, atol=1e-3)  # augmented

@@ -37,7 +37,7 @@ def _run_steps(backend: str, script=STEPS) -> dict:
     proc = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True, timeout=420, env=env, cwd=REPO)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"{backend} steps failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.fixture(scope="module", params=["tensorflow", "jax"])

@@ -1,9 +1,8 @@
 """The built-in encoders: shapes, input-size checks, argument errors, .keras round trips."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from kssl.encoders.cnn import cnn
 from kssl.encoders.mlp import mlp

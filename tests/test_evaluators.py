@@ -98,8 +98,9 @@ def test_knn_separable_features_score_one_and_k_larger_than_train():
     # k is capped at the number of training samples: k=50 over 6 training samples is k=6.
     for weighting in ("distance-softmax", "uniform"):
         assert KNNEvaluator(k=50, weighting=weighting).evaluate(FakePretext(), tiny) == KNNEvaluator(k=6, weighting=weighting).evaluate(FakePretext(), tiny)
-        np.testing.assert_array_equal(KNNEvaluator(k=50, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3),
-                                      KNNEvaluator(k=6, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3))
+        np.testing.assert_array_equal(
+            KNNEvaluator(k=50, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3), KNNEvaluator(k=6, weighting=weighting).predict(x[:6], y[:6], x[6:12], 3)
+        )
 
 
 def test_knn_uses_model_embed_and_the_data_batch_size():

@@ -36,8 +36,7 @@ def test_hook_is_documented_with_its_exact_signature(name):
     signature = _signature(name, _hooks()[name])
     documented = _documented()
     assert signature in documented, (
-        f"docs/plugins.md has no '### `{signature}`' section; found {sorted(documented)}. "
-        "Document when the hook runs, its arguments and what to return."
+        f"docs/plugins.md has no '### `{signature}`' section; found {sorted(documented)}. Document when the hook runs, its arguments and what to return."
     )
     body = documented[signature]
     for part in ("When it runs", "Arguments", "Return"):
@@ -56,6 +55,9 @@ def test_hook_is_exercised_by_a_test(name):
     users = [
         p.name
         for p in (ROOT / "tests").glob("test_*.py")
-        if p.name != Path(__file__).name and re.search(rf"\b{name}\b", text := p.read_text(encoding="utf-8")) and "hookimpl" in text and "get_plugin_manager" in text
+        if p.name != Path(__file__).name
+        and re.search(rf"\b{name}\b", text := p.read_text(encoding="utf-8"))
+        and "hookimpl" in text
+        and "get_plugin_manager" in text
     ]
     assert users, f"no test implements and runs the hook {name}: add one (see tests/test_registry.py for kssl_register)."

@@ -229,7 +229,9 @@ def test_broken_plugins_are_reported_and_isolated(installed, tmp_path, write_rec
     rows = _plugins_listing(installed.kssl("plugins"))
     assert rows["importfail"].startswith("kssl-test-importfail: failed to import: ModuleNotFoundError")
     assert rows["hookraises"] == "kssl-test-hookraises: kssl_register raised RuntimeError: cannot find the weights file raiser.bin"
-    assert rows["noncallable"].startswith("kssl-test-noncallable: kssl_register raised RegistryError: registry.add('encoder', 'not_a_factory', ...): the factory must be callable")
+    assert rows["noncallable"].startswith(
+        "kssl-test-noncallable: kssl_register raised RegistryError: registry.add('encoder', 'not_a_factory', ...): the factory must be callable"
+    )
     assert rows["wrongkind"].startswith("kssl-test-wrongkind: kssl_register raised RegistryError: registry.add: unknown kind 'gadget'")
     assert rows["cnn"] == "kssl  CONFLICT: also registered by kssl-test-duplicate"
     assert "raiser_task" not in rows and "not_a_factory" not in rows and "widget" not in rows  # rolled back
@@ -253,7 +255,9 @@ def test_broken_plugins_are_reported_and_isolated(installed, tmp_path, write_rec
     assert "kssl-test-importfail (failed to import: ModuleNotFoundError" in missing.text
 
     # KSSL_DISABLE_PLUGINS: by distribution name it lifts the conflict; "1" skips every entry point.
-    lifted = installed.kssl("validate", write_recipe({**TINY, "encoder": {"type": "cnn", "filters": [8]}}, "cnn2.yaml"), KSSL_DISABLE_PLUGINS="kssl-test-duplicate")
+    lifted = installed.kssl(
+        "validate", write_recipe({**TINY, "encoder": {"type": "cnn", "filters": [8]}}, "cnn2.yaml"), KSSL_DISABLE_PLUGINS="kssl-test-duplicate"
+    )
     assert lifted.returncode == 0, lifted.text[-3000:]
     hermetic = installed.kssl("plugins", KSSL_DISABLE_PLUGINS="1")
     assert "broken plugins" not in hermetic.stdout and "CONFLICT" not in hermetic.stdout and "simclr" in hermetic.stdout
@@ -302,6 +306,8 @@ def test_the_new_plugin_skeleton_installs_and_its_tests_pass(installed, tmp_path
     rows = _plugins_listing(installed.kssl("plugins"))
     assert rows[name] == root.name
     env = {**installed.env, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=root, capture_output=True, text=True, timeout=900, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=root, capture_output=True, text=True, timeout=900, env=env
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout and "deselected" not in result.stdout

@@ -24,7 +24,10 @@ def _run(root, code):
 
 
 def test_plugin_imported_before_kssl_keeps_its_components_and_a_hookless_one_is_reported(tmp_path):
-    _distribution(tmp_path, "early_plugin", """
+    _distribution(
+        tmp_path,
+        "early_plugin",
+        """
         import kssl  # loads kssl's registry while this module is still being imported
 
         def tiny_encoder(input_shape):
@@ -33,9 +36,12 @@ def test_plugin_imported_before_kssl_keeps_its_components_and_a_hookless_one_is_
         @kssl.hookimpl
         def kssl_register(registry):
             registry.add("encoder", "early_encoder", tiny_encoder)
-    """)
+    """,
+    )
     _distribution(tmp_path, "hookless_plugin", "VALUE = 1\n")
-    result = _run(tmp_path, """
+    result = _run(
+        tmp_path,
+        """
         import json
         import early_plugin  # the plugin first, kssl through it
         import kssl
@@ -46,6 +52,7 @@ def test_plugin_imported_before_kssl_keeps_its_components_and_a_hookless_one_is_
             "provider": registry.entry("encoder", "early_encoder").provider,
             "broken": [[b.name, b.reason] for b in registry.broken],
         }))
-    """)
+    """,
+    )
     assert "early_encoder" in result["names"] and result["provider"] == "early_plugin"
     assert result["broken"] == [["hookless_plugin", "hookless_plugin defines no kssl_register hook"]]

@@ -12,7 +12,7 @@ def test_readme_python_example_runs_and_the_saved_model_reloads(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     example = next(b for b in blocks if "kssl.build(" in b)
     assert "epochs=5" in example
-    script = example.replace("epochs=5", "epochs=1").replace('kssl.build("zoo/simclr.yaml")', f'kssl.build({str(README.parent / "zoo/simclr.yaml")!r})')
+    script = example.replace("epochs=5", "epochs=1").replace('kssl.build("zoo/simclr.yaml")', f"kssl.build({str(README.parent / 'zoo/simclr.yaml')!r})")
     script += "\nassert features.shape[0] == len(x) and features.ndim == 2\nprint('FEATURES', features.shape[1])\n"
     reload = (
         "import keras, kssl, numpy as np\n"

@@ -29,14 +29,18 @@ def test_overrides_parse_yaml_values(tiny_recipe):
     assert recipe["augmenter"]["crop_scale"] == [0.2, 1]
 
 
-@pytest.mark.parametrize("text, value", [("3e-3", 0.003), ("1.0e-3", 0.001), ("-2E+2", -200.0), ("1e5", 100000.0), ("[1e-3, 2]", [0.001, 2]), ("3", 3), ("e5", "e5")])
+@pytest.mark.parametrize(
+    "text, value", [("3e-3", 0.003), ("1.0e-3", 0.001), ("-2E+2", -200.0), ("1e5", 100000.0), ("[1e-3, 2]", [0.001, 2]), ("3", 3), ("e5", "e5")]
+)
 def test_exponent_floats_are_numbers(text, value):
     # YAML 1.1 (PyYAML's default) reads 3e-3 as a string; recipes read it as YAML 1.2 does
     assert parse_override(f"optimizer.learning_rate={text}")[1] == value
 
 
 def test_exponent_float_in_a_recipe_file(write_recipe):
-    recipe = load_recipe(write_recipe("name: t\ndata: {type: digits}\nencoder: {type: mlp}\npretext: {type: simclr}\noptimizer: {type: adam, learning_rate: 5e-4}\n"))
+    recipe = load_recipe(
+        write_recipe("name: t\ndata: {type: digits}\nencoder: {type: mlp}\npretext: {type: simclr}\noptimizer: {type: adam, learning_rate: 5e-4}\n")
+    )
     assert recipe["optimizer"]["learning_rate"] == 5e-4
 
 

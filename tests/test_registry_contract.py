@@ -12,8 +12,29 @@ from kssl.plugins import get_registry
 
 REGISTRY = get_registry()
 SENTENCES = ["the cat sat on the mat.", "a dog ran to the park.", "the bird sang in the tree.", "a cat and a dog ran."] * 2
-TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "the", "a", "cat", "sat", "on", "mat", "dog", "ran", "to",
-          "park", "bird", "sang", "in", "tree", "and"]
+TOKENS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    ".",
+    "the",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "dog",
+    "ran",
+    "to",
+    "park",
+    "bird",
+    "sang",
+    "in",
+    "tree",
+    "and",
+]
 
 
 def _text_inputs():

@@ -108,9 +108,13 @@ def test_tiny_swav_trains_with_multicrop_and_round_trips(tmp_path):
 
 @pytest.mark.parametrize(
     "key,value,match",
-    [("n_prototypes", 1, "n_prototypes: expected an integer >= 2"), ("epsilon", 0, "epsilon: expected a positive number"),
-     ("small_crop_scale", [0.0, 0.5], "small_crop_scale: expected area fractions"), ("n_small_crops", -1, "n_small_crops"),
-     ("projection_hidden_dims", 16, "projection_hidden_dims: expected a list of layer widths")],
+    [
+        ("n_prototypes", 1, "n_prototypes: expected an integer >= 2"),
+        ("epsilon", 0, "epsilon: expected a positive number"),
+        ("small_crop_scale", [0.0, 0.5], "small_crop_scale: expected area fractions"),
+        ("n_small_crops", -1, "n_small_crops"),
+        ("projection_hidden_dims", 16, "projection_hidden_dims: expected a list of layer widths"),
+    ],
 )
 def test_bad_arguments_name_the_key(key, value, match):
     from kssl.builder import build_all

@@ -123,7 +123,9 @@ def test_text_files_lines_files_globs_and_labels(tmp_path, vocabulary):
     lines = text_files(str(tmp_path / "*" / "*.txt"), vocabulary=str(vocab), test_fraction=0.25)
     assert len(lines.x_train) + len(lines.x_test) == 48 and lines.y_train is None
     assert lines.context["vocabulary"] == vocabulary
-    files = text_files([str(tmp_path / "animals"), str(tmp_path / "places" / "a.txt")], document="file", labels="folder", vocabulary=str(vocab), test_fraction=0.34)
+    files = text_files(
+        [str(tmp_path / "animals"), str(tmp_path / "places" / "a.txt")], document="file", labels="folder", vocabulary=str(vocab), test_fraction=0.34
+    )
     assert len(files.x_train) + len(files.x_test) == 3 and files.class_names == ["animals", "places"]
     labeled = text_files(str(tmp_path), labels="folder", vocabulary_size=100, test_fraction=0.25, seed=1)
     assert labeled.has_labels and sorted(np.unique(labeled.y_test)) == [0, 1]  # stratified

@@ -17,9 +17,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KSSL_DISABLE_PLUGINS": "1"}
 
 
 def _kssl(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "kssl", *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-m", "kssl", *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout)
 
 
 def test_simclr_learns_on_a_tiny_problem(tiny_recipe):
@@ -85,7 +83,9 @@ def test_kill_9_then_resume_loses_at_most_one_epoch(tiny_recipe, write_recipe, t
     out_dir = tmp_path / "runs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "kssl", "train", str(write_recipe(tiny_recipe)), "--output-dir", str(out_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,  # unread pipes would fill and block it
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,  # unread pipes would fill and block it
     )
     try:
         deadline = time.time() + 180

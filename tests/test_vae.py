@@ -54,7 +54,7 @@ def test_gaussian_kl_matches_numerical_integration():
     # KL(q || p) = integral q log(q / p), computed by quadrature, independently of the closed form.
     for mu, sigma in [(0.7, 0.3), (-1.5, 2.0), (0.0, 0.05)]:
         q = stats.norm(mu, sigma)
-        value, _ = integrate.quad(lambda z: q.pdf(z) * (q.logpdf(z) - stats.norm.logpdf(z)), mu - 12 * sigma, mu + 12 * sigma, limit=200)
+        value, _ = integrate.quad(lambda z, q=q: q.pdf(z) * (q.logpdf(z) - stats.norm.logpdf(z)), mu - 12 * sigma, mu + 12 * sigma, limit=200)
         got = _np(gaussian_kl(np.array([[mu]], "float32"), np.array([[2 * math.log(sigma)]], "float32")))[0]
         assert got == pytest.approx(value, rel=1e-4, abs=1e-5)
 
@@ -254,13 +254,15 @@ def test_an_augmenter_is_refused():
 
 def test_an_augmenter_section_is_refused(tmp_path):
     recipe = tmp_path / "vae_aug.yaml"
-    recipe.write_text(textwrap.dedent("""
+    recipe.write_text(
+        textwrap.dedent("""
         name: vae-aug
         data: {type: digits, image_size: 16, limit: 32}
         augmenter: {type: simclr}
         encoder: {type: mlp, hidden_units: [8]}
         pretext: {type: vae}
-    """))
+    """)
+    )
     result = CliRunner().invoke(main, ["validate", str(recipe)], catch_exceptions=False)
     assert result.exit_code == 2 and "augmenter" in result.output and "does not use an augmenter" in result.output
 

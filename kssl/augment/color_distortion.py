@@ -42,8 +42,9 @@ class ColorDistortion(keras.layers.Layer):
         seed: seed of the layer's random stream (None: random).
     """
 
-    def __init__(self, strength: float = 0.5, jitter_probability: float = 0.8, grayscale_probability: float = 0.2,
-                 solarize_probability: float = 0.0, seed=None, **kwargs):
+    def __init__(
+        self, strength: float = 0.5, jitter_probability: float = 0.8, grayscale_probability: float = 0.2, solarize_probability: float = 0.0, seed=None, **kwargs
+    ):
         strength = check_number("strength", strength, low=0.0, high=1.25)
         jitter_probability = check_probability("jitter_probability", jitter_probability)
         grayscale_probability = check_probability("grayscale_probability", grayscale_probability)

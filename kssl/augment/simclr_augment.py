@@ -83,16 +83,16 @@ class SimCLRAugment(keras.layers.Layer):
         def sub_seed(offset):
             return None if seed is None else seed + offset
 
-        self.crop = RandomResizedCrop(
-            scale=self.crop_scale, ratio=self.crop_ratio, flip_probability=flip_probability, seed=sub_seed(0), name="crop"
-        )
+        self.crop = RandomResizedCrop(scale=self.crop_scale, ratio=self.crop_ratio, flip_probability=flip_probability, seed=sub_seed(0), name="crop")
         self.color = ColorDistortion(
-            strength=jitter_strength, jitter_probability=jitter_probability, grayscale_probability=grayscale_probability,
-            solarize_probability=solarize_probability, seed=sub_seed(1), name="color",
+            strength=jitter_strength,
+            jitter_probability=jitter_probability,
+            grayscale_probability=grayscale_probability,
+            solarize_probability=solarize_probability,
+            seed=sub_seed(1),
+            name="color",
         )
-        self.blur = RandomGaussianBlur(
-            probability=blur_probability, sigma=self.blur_sigma, kernel_size=blur_kernel_size, seed=sub_seed(2), name="blur"
-        )
+        self.blur = RandomGaussianBlur(probability=blur_probability, sigma=self.blur_sigma, kernel_size=blur_kernel_size, seed=sub_seed(2), name="blur")
 
     def build(self, input_shape):
         for layer in (self.crop, self.color, self.blur):

@@ -57,7 +57,9 @@ def resize(x: np.ndarray, image_size) -> np.ndarray:
     """Bilinear resize of (N, H, W, C) float images to ``image_size`` x ``image_size`` (keras.ops, any backend)."""
     if image_size is None or x.ndim != 4 or (x.shape[1] == image_size and x.shape[2] == image_size):
         return x
-    resized = map_batches(lambda b: keras.ops.image.resize(b, (image_size, image_size), interpolation="bilinear"), x, 512, (0, image_size, image_size, x.shape[-1]))
+    resized = map_batches(
+        lambda b: keras.ops.image.resize(b, (image_size, image_size), interpolation="bilinear"), x, 512, (0, image_size, image_size, x.shape[-1])
+    )
     return resized.astype("float32")  # bilinear weights are convex: no overshoot to clip
 
 

@@ -63,9 +63,7 @@ def _read(files, image_size: int, channels: int) -> np.ndarray:
                 im = im.convert(mode).resize((image_size, image_size), Image.BILINEAR)
                 arr = np.asarray(im, dtype="float32") / 255.0
         except Exception as exc:  # noqa: BLE001 - PIL raises several types for a bad file
-            raise KsslError(
-                f"data: cannot read image {str(f)!r} ({type(exc).__name__}: {exc}). Remove or replace the file."
-            ) from None
+            raise KsslError(f"data: cannot read image {str(f)!r} ({type(exc).__name__}: {exc}). Remove or replace the file.") from None
         out[i] = arr.reshape(image_size, image_size, channels)
     return out
 
@@ -98,8 +96,7 @@ def image_folder(
         test_files, test_labels, test_classes = _scan(Path(str(test_path)).expanduser(), "test_path")
         if test_classes != classes:
             raise KsslError(
-                f"data.test_path: class folders {test_classes} differ from those of data.path {classes}; "
-                "give both folders the same class sub-folders."
+                f"data.test_path: class folders {test_classes} differ from those of data.path {classes}; give both folders the same class sub-folders."
             )
         x_tr, y_tr, x_te, y_te = x, labels, _read(test_files, image_size, channels), test_labels
     else:

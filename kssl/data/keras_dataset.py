@@ -70,7 +70,7 @@ def keras_dataset(
             raise KsslError(
                 f"data: keras dataset {name!r} is not in the cache {cache} and downloading it from {origin} failed "
                 f"({reason}). A download from the internet is needed once; keras keeps it as {os.path.join(cache, kept_as)}. "
-                f"Offline, copy that from a machine that has it (run `python -c \"import keras; keras.datasets.{name}.load_data()\"` "
+                f'Offline, copy that from a machine that has it (run `python -c "import keras; keras.datasets.{name}.load_data()"` '
                 "there), or save the arrays to an .npz and use `data: {type: numpy, path: ...}`, or a folder of images "
                 "with `data: {type: image_folder, path: ...}`."
             ) from None

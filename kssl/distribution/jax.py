@@ -109,5 +109,7 @@ def cluster(spec: dict):
         return workers[0], len(workers), index
     missing = [k for k, v in (("coordinator_address", address), ("num_processes", count), ("process_id", index)) if v is None]
     if missing:
-        raise RecipeError(f"distribution.{missing[0]}", f"multi_worker on JAX needs coordinator_address, num_processes and process_id; missing {', '.join(missing)}.")
+        raise RecipeError(
+            f"distribution.{missing[0]}", f"multi_worker on JAX needs coordinator_address, num_processes and process_id; missing {', '.join(missing)}."
+        )
     return address, int(count), int(index)

@@ -73,7 +73,9 @@ def devices(spec_devices) -> list[str]:
     pool = gpus or tf.config.list_logical_devices("CPU")
     if spec_devices is not None:
         if spec_devices > len(pool):
-            raise RecipeError("distribution.devices", f"asked for {spec_devices} devices, but only {len(pool)} {'GPU' if gpus else 'CPU'} device(s) exist here.")
+            raise RecipeError(
+                "distribution.devices", f"asked for {spec_devices} devices, but only {len(pool)} {'GPU' if gpus else 'CPU'} device(s) exist here."
+            )
         pool = pool[:spec_devices]
     return [d.name for d in pool]
 
@@ -86,8 +88,8 @@ def cluster_from_tf_config(required: bool):
             raise RecipeError(
                 "distribution.strategy",
                 "multi_worker needs the TF_CONFIG environment variable, which describes the cluster and this "
-                "worker's place in it, e.g. TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, "
-                "\"task\": {\"type\": \"worker\", \"index\": 0}}' (a different index on each worker). "
+                'worker\'s place in it, e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                '"task": {"type": "worker", "index": 0}}\' (a different index on each worker). '
                 "For one machine use strategy mirrored (TensorFlow) or data_parallel (JAX).",
             )
         return None
@@ -102,7 +104,7 @@ def cluster_from_tf_config(required: bool):
         raise RecipeError(
             "distribution.strategy",
             f"multi_worker: TF_CONFIG is not a valid cluster description ({exc}). Expected JSON like "
-            "{\"cluster\": {\"worker\": [\"host1:port\", \"host2:port\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}.",
+            '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}.',
         ) from None
     return workers, index
 

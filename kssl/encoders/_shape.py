@@ -14,13 +14,11 @@ def check_image_input(encoder: str, input_shape, min_size: int) -> tuple:
     if len(shape) != 3:
         raise ArgumentError(
             "input_shape",
-            f"the {encoder} encoder needs images (height, width, channels), got data of shape {shape}. "
-            "Use the mlp encoder for flat data.",
+            f"the {encoder} encoder needs images (height, width, channels), got data of shape {shape}. Use the mlp encoder for flat data.",
         )
     if min(shape[:2]) < min_size:
         raise ArgumentError(
             "input_shape",
-            f"image_size too small for {encoder}: got {shape[0]}x{shape[1]}, need at least "
-            f"{min_size}x{min_size}; raise data.image_size.",
+            f"image_size too small for {encoder}: got {shape[0]}x{shape[1]}, need at least {min_size}x{min_size}; raise data.image_size.",
         )
     return shape

@@ -100,4 +100,3 @@ def with_model_losses(model, loss):
     if not model.losses:
         return loss
     return loss + scale_for_replicas(sum(model.losses))
-

@@ -99,9 +99,7 @@ class DEC(PretextTask):
     ):
         super().__init__(encoder, augmenter, **kwargs)
         if n_clusters is None and num_classes is None:
-            raise ArgumentError(
-                "n_clusters", "expected the number of clusters: the dataset has no labels to take a default from. Set n_clusters: ..."
-            )
+            raise ArgumentError("n_clusters", "expected the number of clusters: the dataset has no labels to take a default from. Set n_clusters: ...")
         self._n_clusters = check_int("n_clusters", num_classes if n_clusters is None else n_clusters, low=1)
         self.num_classes = num_classes
         self.embedding_dim = check_int("embedding_dim", embedding_dim, low=1)
@@ -133,9 +131,7 @@ class DEC(PretextTask):
         """The output layer (as wide as a sample), the centroids and the phase; then the rest via ``call``."""
         self._sample_shape = tuple(int(d) for d in input_shape[1:])
         self.reconstruction_layer = keras.layers.Dense(int(np.prod(self._sample_shape)), name="reconstruction")
-        self.centroids = self.add_weight(
-            name="centroids", shape=(self._n_clusters, self.embedding_dim), initializer="glorot_uniform", trainable=True
-        )
+        self.centroids = self.add_weight(name="centroids", shape=(self._n_clusters, self.embedding_dim), initializer="glorot_uniform", trainable=True)
         # 0: autoencoder pretraining, 1: KL clustering phase. A weight, so checkpoints resume in the right phase.
         self.phase = self.add_weight(name="phase", shape=(), initializer="zeros", trainable=False)
         super().build_heads(input_shape)
@@ -254,8 +250,7 @@ class DEC(PretextTask):
 
 def _not_one_array(x) -> KsslError:
     return KsslError(
-        f"DEC.fit needs the training samples as one array (the target distribution is computed over all of them), "
-        f"got {type(x).__name__}. Pass a numpy array."
+        f"DEC.fit needs the training samples as one array (the target distribution is computed over all of them), got {type(x).__name__}. Pass a numpy array."
     )
 
 

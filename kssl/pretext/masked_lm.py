@@ -151,7 +151,9 @@ class MaskedLanguageModel(PretextTask):
             raise ArgumentError("vocabulary", f"has {vocabulary_size} tokens but the encoder embeds {size} token ids; they must match.")
         longest = getattr(encoder, "max_sequence_length", None)
         if longest is not None and self.sequence_length > int(longest):
-            raise ArgumentError("sequence_length", f"{self.sequence_length} exceeds the encoder's {longest} position embeddings; lower it or raise the encoder's.")
+            raise ArgumentError(
+                "sequence_length", f"{self.sequence_length} exceeds the encoder's {longest} position embeddings; lower it or raise the encoder's."
+            )
 
     # -- the vocabulary --------------------------------------------------------------
     @property

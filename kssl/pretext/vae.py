@@ -110,9 +110,7 @@ class VAE(PretextTask):
         self.decoder = VAEDecoder(sample_shape, decoder_width, decoder_type, name="decoder")
         self.input_shape, self.decoder_width, self.decoder_type = self.decoder.target_shape, self.decoder.width, self.decoder.decoder_type
         self.seed_generator = keras.random.SeedGenerator(name="sampling_seed")
-        self.kl_steps = self.add_weight(
-            shape=(), initializer="zeros", dtype="float32", trainable=False, aggregation="only_first_replica", name="kl_steps"
-        )
+        self.kl_steps = self.add_weight(shape=(), initializer="zeros", dtype="float32", trainable=False, aggregation="only_first_replica", name="kl_steps")
         if self.likelihood == "gaussian" and self.gaussian_scale in LEARNED_SCALES:
             shape = () if self.gaussian_scale == "learned" else tuple(self.input_shape)
             self.log_scale = self.add_weight(shape=shape, initializer="zeros", dtype="float32", trainable=True, name="log_scale")
@@ -193,9 +191,7 @@ class VAE(PretextTask):
     def encode(self, x, batch_size: int = 256):
         """Posterior means and log-variances of ``x``: two float32 arrays (N, latent_dim)."""
         self._ensure_built()
-        both = map_batches(
-            lambda b: ops.concatenate(self._posterior(ops.convert_to_tensor(b)), axis=-1), x, batch_size, empty_shape=(0, 2 * self.latent_dim)
-        )
+        both = map_batches(lambda b: ops.concatenate(self._posterior(ops.convert_to_tensor(b)), axis=-1), x, batch_size, empty_shape=(0, 2 * self.latent_dim))
         return both[:, : self.latent_dim], both[:, self.latent_dim :]
 
     def embed(self, x, batch_size: int = 256):
@@ -293,4 +289,3 @@ def _encoder_input_shape(encoder):
             "input_shape",
             "could not read the input shape from the encoder (not a functional model); pass input_shape=(H, W, C) or (D,).",
         ) from None
-

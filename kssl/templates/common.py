@@ -65,7 +65,7 @@ def recipe(description: str, name: str = "$name-digits", **sections) -> str:
     return "\n".join(lines) + "\n"
 
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
@@ -98,9 +98,9 @@ $package = ["zoo/*.yaml"]
 [tool.pytest.ini_options]
 testpaths = ["tests"]
 filterwarnings = ["ignore::DeprecationWarning"]
-'''
+"""
 
-README = '''\
+README = """\
 # $dist
 
 A [kssl](https://pypi.org/project/kssl/) plugin. It adds the $kind `$name` ($summary) and
@@ -137,7 +137,7 @@ python -m pip install build twine
 python -m build              # dist/$package-0.1.0.tar.gz and the wheel
 twine upload dist/*
 ```
-'''
+"""
 
 HOOK = '''\
 """$dist: a kssl plugin.
@@ -160,12 +160,12 @@ def kssl_register(registry):
     registry.add("$kind", "$name", $symbol)
 '''
 
-CONFTEST = '''\
+CONFTEST = """\
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-'''
+"""
 
 PLUGIN_TESTS = '''\
 """$dist as kssl sees it: the hook, the installed distribution, and the zoo recipe.

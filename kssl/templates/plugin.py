@@ -123,9 +123,7 @@ def render_plugin(name: str, kind: str = DEFAULT_KIND, output_dir=".") -> tuple[
 def _render(values: dict) -> dict[str, str]:
     """``{relative path: text}``: the templates of ``values["kind"]`` filled in with ``values``."""
     spec = scaffold(values["kind"])
-    snippets = {
-        key: Template(getattr(spec, key)).substitute(values) for key in ("summary", "usage", "develop", "smoke_check")
-    }
+    snippets = {key: Template(getattr(spec, key)).substitute(values) for key in ("summary", "usage", "develop", "smoke_check")}
     snippets["smoke_overrides"] = json.dumps(list(spec.smoke_overrides))
     texts = {
         **SHARED_FILES,

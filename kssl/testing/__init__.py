@@ -27,8 +27,8 @@ from kssl.testing.components import (
     tiny_encoder,
     tiny_images,
 )
-from kssl.testing.registration import check_registered
 from kssl.testing.recipes import smoke_test_recipe
+from kssl.testing.registration import check_registered
 from kssl.testing.serialization import assert_round_trip
 
 __all__ = [

@@ -132,7 +132,6 @@ def check_pretext(factory, args: dict | None = None, *, x=None, encoder=None, au
     and a ``.keras`` round trip with equal weights, outputs and features.
     Returns the trained model.
     """
-    import keras
 
     from kssl.pretext.pretext_task import PretextTask
     from kssl.testing.serialization import assert_round_trip

@@ -85,5 +85,5 @@ def assert_round_trip(obj, *, x=None, tmp_path=None, atol: float = 1e-5):
             np.testing.assert_allclose(after, before, atol=atol, rtol=1e-5, err_msg=f"{name}: outputs differ after the round trip.")
     if model is obj:
         return loaded
-    [layer] = [l for l in loaded.layers if type(l) is cls]
+    [layer] = [found for found in loaded.layers if type(found) is cls]
     return layer

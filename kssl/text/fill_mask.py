@@ -19,7 +19,7 @@ def encode_with_masks(model, text: str) -> tuple[np.ndarray, np.ndarray]:
     the text has no ``[MASK]`` or does not fit in the model's sequence length.
     """
     if not isinstance(text, str) or MASK not in text:
-        raise KsslError(f"the text must contain at least one {MASK}, e.g. \"the {MASK} of the file\"; got {text!r}.")
+        raise KsslError(f'the text must contain at least one {MASK}, e.g. "the {MASK} of the file"; got {text!r}.')
     pieces = text.split(MASK)
     tokenizer = model.tokenizer
     ids = [int(tokenizer.cls_token_id)]
@@ -32,9 +32,7 @@ def encode_with_masks(model, text: str) -> tuple[np.ndarray, np.ndarray]:
             ids.append(model.mask_token_id)
     ids.append(int(tokenizer.sep_token_id))
     if len(ids) > model.sequence_length:
-        raise KsslError(
-            f"the text is {len(ids)} tokens long with [CLS] and [SEP], but the model reads at most {model.sequence_length}; shorten it."
-        )
+        raise KsslError(f"the text is {len(ids)} tokens long with [CLS] and [SEP], but the model reads at most {model.sequence_length}; shorten it.")
     return np.asarray(ids, dtype="int32"), np.asarray(positions, dtype="int32")
 
 

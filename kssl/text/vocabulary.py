@@ -69,8 +69,7 @@ def resolve_vocabulary_path(vocabulary) -> tuple[Path, bool | None]:
         if not file.is_file():
             raise ArgumentError(
                 "vocabulary",
-                f"{str(path)!r} is a folder without assets/tokenizer/vocabulary.txt; give a vocabulary file "
-                "(one token per line) or a keras-hub preset folder.",
+                f"{str(path)!r} is a folder without assets/tokenizer/vocabulary.txt; give a vocabulary file (one token per line) or a keras-hub preset folder.",
             )
         return file, lowercase
     if not path.is_file():

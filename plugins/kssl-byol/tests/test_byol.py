@@ -6,17 +6,17 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
+from kssl_byol.byol import BYOL
+from kssl_byol.byol_loss import BYOLLoss, byol_loss
+from kssl_byol.momentum_update import MomentumUpdate, momentum_at
 
-import keras
 import kssl
 from kssl.errors import RecipeError
 from kssl.heads import MLPHead
 from kssl.testing import build_component, check_pretext, tiny_encoder, tiny_images
-from kssl_byol.byol import BYOL
-from kssl_byol.byol_loss import BYOLLoss, byol_loss
-from kssl_byol.momentum_update import MomentumUpdate, momentum_at
 
 SMALL = {"projection_dim": 8, "projection_hidden_dims": [16], "predictor_hidden_dims": [16]}
 
@@ -135,7 +135,11 @@ def test_component_contract(tmp_path):
 
 @pytest.mark.parametrize(
     "args, path",
-    [({"base_momentum": 1.5}, "pretext.base_momentum"), ({"projection_dim": 0}, "pretext.projection_dim"), ({"predictor_hidden_dims": 32}, "pretext.predictor_hidden_dims")],
+    [
+        ({"base_momentum": 1.5}, "pretext.base_momentum"),
+        ({"projection_dim": 0}, "pretext.projection_dim"),
+        ({"predictor_hidden_dims": 32}, "pretext.predictor_hidden_dims"),
+    ],
 )
 def test_bad_arguments_name_the_key(args, path):
     with pytest.raises(RecipeError, match=path):

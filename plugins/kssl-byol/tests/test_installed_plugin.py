@@ -23,6 +23,8 @@ def test_kssl_plugins_lists_it():
 
 
 def test_the_zoo_recipe_trains_by_name(tmp_path):
-    run_dir, metrics = smoke_test_recipe("byol", ["data.limit=128", "data.batch_size=64", "data.image_size=16", "encoder.width=8"], output_dir=tmp_path, steps=2)
+    run_dir, metrics = smoke_test_recipe(
+        "byol", ["data.limit=128", "data.batch_size=64", "data.image_size=16", "encoder.width=8"], output_dir=tmp_path, steps=2
+    )
     assert metrics["recipe"] == "byol-digits"
     assert {"knn_accuracy", "linear_probe_accuracy"} <= set(metrics["metrics"])

@@ -8,11 +8,11 @@ import pytest
 pytest.importorskip("keras_cv", reason="keras-cv is not installed: `pip install keras-cv` to test the kssl-keras-cv adapters")
 
 import keras  # noqa: E402
+from kssl_keras_cv.keras_cv_rand_augment import KerasCVRandAugment  # noqa: E402
+from kssl_keras_cv.keras_cv_random_crop_and_resize import KerasCVRandomCropAndResize  # noqa: E402
 
 from kssl.errors import RecipeError  # noqa: E402
 from kssl.testing import build_component, check_augmenter, check_pretext, tiny_images  # noqa: E402
-from kssl_keras_cv.keras_cv_rand_augment import KerasCVRandAugment  # noqa: E402
-from kssl_keras_cv.keras_cv_random_crop_and_resize import KerasCVRandomCropAndResize  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="keras-cv 0.9 runs on TensorFlow only")
 

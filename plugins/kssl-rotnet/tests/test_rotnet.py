@@ -5,15 +5,15 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
+from kssl_rotnet.rotnet import RotNet, rotate_batch
 
-import keras
 import kssl
 from kssl.errors import RecipeError
 from kssl.heads import MLPHead
 from kssl.testing import build_component, check_pretext, tiny_encoder, tiny_images
-from kssl_rotnet.rotnet import RotNet, rotate_batch
 
 
 def test_rotations_match_numpy_rot90():
@@ -72,7 +72,14 @@ def test_non_square_images_are_rejected():
         build_component("pretext", RotNet, {}, objects={"encoder": tiny_encoder((16, 12, 1))})
 
 
-@pytest.mark.parametrize("args, path", [({"head_hidden_dims": 64}, "pretext.head_hidden_dims"), ({"head_hidden_dims": [0]}, "pretext.head_hidden_dims"), ({"head_batch_norm": "yes"}, "pretext.head_batch_norm")])
+@pytest.mark.parametrize(
+    "args, path",
+    [
+        ({"head_hidden_dims": 64}, "pretext.head_hidden_dims"),
+        ({"head_hidden_dims": [0]}, "pretext.head_hidden_dims"),
+        ({"head_batch_norm": "yes"}, "pretext.head_batch_norm"),
+    ],
+)
 def test_bad_arguments_name_the_key(args, path):
     with pytest.raises(RecipeError, match=path):
         build_component("pretext", RotNet, args, objects={"encoder": tiny_encoder()})

@@ -25,9 +25,7 @@ def import_keras_cv(name: str):
     try:
         import keras_cv
     except ImportError as exc:
-        raise ArgumentError(
-            "type", f"{name!r} needs keras-cv, which cannot be imported ({exc}). Install it with `pip install keras-cv`."
-        ) from None
+        raise ArgumentError("type", f"{name!r} needs keras-cv, which cannot be imported ({exc}). Install it with `pip install keras-cv`.") from None
     return keras_cv
 
 

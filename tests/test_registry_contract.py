@@ -7,41 +7,15 @@ eight 16x16 grayscale images names what it needs in ``INPUTS``.
 
 import numpy as np
 import pytest
+from test_bert_mlm import SENTENCES, TOKENS, tiny_model  # the masked-LM tests' tiny corpus and model
 
 from kssl.plugins import get_registry
 
 REGISTRY = get_registry()
-SENTENCES = ["the cat sat on the mat.", "a dog ran to the park.", "the bird sang in the tree.", "a cat and a dog ran."] * 2
-TOKENS = [
-    "[PAD]",
-    "[UNK]",
-    "[CLS]",
-    "[SEP]",
-    "[MASK]",
-    ".",
-    "the",
-    "a",
-    "cat",
-    "sat",
-    "on",
-    "mat",
-    "dog",
-    "ran",
-    "to",
-    "park",
-    "bird",
-    "sang",
-    "in",
-    "tree",
-    "and",
-]
 
 
 def _text_inputs():
-    from kssl.encoders.bert import bert
-
-    encoder = bert(vocabulary_size=len(TOKENS), sequence_length=12, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)
-    return {"args": {"vocabulary": TOKENS, "sequence_length": 12}, "x": np.array(SENTENCES), "encoder": encoder}
+    return {"args": {"vocabulary": TOKENS, "sequence_length": 16}, "x": np.array(SENTENCES), "encoder": tiny_model().encoder}
 
 
 INPUTS = {

@@ -116,21 +116,31 @@ def test_an_encoder_must_give_flat_features(tmp_path):
         check_encoder(feature_maps, tmp_path=tmp_path)
 
 
-def test_a_pretext_must_expose_its_encoder(tmp_path):
-    class NoEncoder(keras.Model):
+def test_a_pretext_must_be_a_pretext_task_exposing_its_encoder(tmp_path):
+    import kssl
+
+    class PlainModel(keras.Model):
         def __init__(self, encoder, **kwargs):
             super().__init__(**kwargs)
-            self.net = encoder
+            self.encoder = encoder
+
+    with pytest.raises(AssertionError, match="must return a kssl.PretextTask subclass, got PlainModel"):
+        check_pretext(PlainModel, tmp_path=tmp_path)
+
+    class OtherEncoder(kssl.PretextTask):
+        def __init__(self, encoder, **kwargs):
+            super().__init__(tiny_encoder((16, 16, 1)), **kwargs)
 
     with pytest.raises(AssertionError, match="must expose the encoder it was given as `.encoder`"):
-        check_pretext(NoEncoder, tmp_path=tmp_path)
+        check_pretext(OtherEncoder, tmp_path=tmp_path)
 
 
 def test_fit_one_step_needs_a_loss_connected_to_the_weights():
-    class Detached(keras.Model):
+    import kssl
+
+    class Detached(kssl.PretextTask):
         def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.encoder = tiny_encoder((8, 8, 1))
+            super().__init__(tiny_encoder((8, 8, 1)), **kwargs)
 
         def call(self, x, training=False):
             return self.encoder(x)

@@ -16,6 +16,7 @@ import kssl
 from keras import ops
 from kssl.checks import check_int, check_number, check_widths
 from kssl.heads import MLPHead
+from kssl.losses import all_gather, scale_for_replicas, with_model_losses
 
 
 def vicreg_terms(za, zb, gamma: float = 1.0, epsilon: float = 1e-4):
@@ -27,7 +28,7 @@ def vicreg_terms(za, zb, gamma: float = 1.0, epsilon: float = 1e-4):
     - covariance: for each view, the sum of the squared off-diagonal entries of the (D, D)
       covariance matrix divided by D, summed over the two views.
 
-    Statistics are over the batch ``za`` and ``zb`` hold (one replica's share under data parallelism).
+    Statistics are over the batch ``za`` and ``zb`` hold (``compute_loss`` gathers the global batch first).
     """
     za, zb = ops.cast(za, "float32"), ops.cast(zb, "float32")
     invariance = ops.mean(ops.square(za - zb))
@@ -90,12 +91,14 @@ class $cls(kssl.PretextTask):
         return ops.stack([za, zb], axis=0)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        terms = vicreg_terms(y_pred[0], y_pred[1])
+        # The variance and covariance are batch statistics: gather every replica's rows (identity on one device).
+        terms = vicreg_terms(all_gather(y_pred[0]), all_gather(y_pred[1]))
         for metric, value in zip(self.term_metrics, terms):
             metric.update_state(value)
         invariance, variance, covariance = terms
         loss = self.invariance_weight * invariance + self.variance_weight * variance + self.covariance_weight * covariance
-        return loss + sum(self.losses)  # the layers' regularisation losses, if any
+        # Each replica computed the global loss: scale it as a keras.losses.Loss would, then add the layers' regularisers.
+        return with_model_losses(self, scale_for_replicas(loss))
 
     def get_config(self):
         return {

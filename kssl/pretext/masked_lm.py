@@ -217,7 +217,8 @@ class MaskedLanguageModel(PretextTask):
         with warnings.catch_warnings():
             # BERT's pooler serves next-sentence prediction, which this task does not train.
             warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
-            return super().fit(self._pipeline(x, batch_size, shuffle), validation_data=validation_data, **kwargs)
+            # the pipeline shuffles its texts itself; Keras cannot shuffle a tf.data pipeline
+            return super().fit(self._pipeline(x, batch_size, shuffle), validation_data=validation_data, shuffle=False, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         """Loss and masked accuracy on raw strings, with freshly drawn (random) masks."""

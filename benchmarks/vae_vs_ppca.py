@@ -106,7 +106,7 @@ def vae_recipe(args, seed: int, scale: str) -> dict:
 def train_vae(args, seed: int, scale: str, splits, raw_train) -> dict:
     from kssl.builder import build_all
     from kssl.eval.elbo import ELBOEvaluator
-    from kssl.training import evaluate
+    from kssl.evaluation import evaluate
 
     built = build_all(vae_recipe(args, seed, scale), data=splits)
     started = time.time()

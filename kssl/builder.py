@@ -21,7 +21,6 @@ class Built:
     data: object  # kssl.data.splits.DataSplits
     model: object  # compiled kssl.PretextTask
     evaluators: list
-    placement: object  # kssl.distribution placement the model was built under
 
 
 def _configure_precision(recipe: dict) -> None:
@@ -73,7 +72,7 @@ def build_model(recipe: dict, data, registry=None, placement=None):
     return model
 
 
-def check_evaluators(recipe: dict, evaluators, model) -> None:
+def check_evaluators(evaluators, model) -> None:
     """Each evaluator's ``check_model``: an evaluator paired with a pretext task it cannot score fails before training."""
     for i, evaluator in enumerate(evaluators):
         try:
@@ -108,8 +107,8 @@ def build_all(source, overrides=(), registry=None, data=None) -> Built:
     placement = configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     data, evaluators = build_inputs(recipe, registry, data)
     model = build_model(recipe, data, registry, placement)
-    check_evaluators(recipe, evaluators, model)
-    return Built(recipe=recipe, data=data, model=model, evaluators=evaluators, placement=placement)
+    check_evaluators(evaluators, model)
+    return Built(recipe=recipe, data=data, model=model, evaluators=evaluators)
 
 
 def build(source, overrides=(), registry=None, distribution=None):

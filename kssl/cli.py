@@ -14,6 +14,7 @@ import click
 
 from kssl.errors import KsslError, TrainingError
 from kssl.recipe import BACKENDS, load_recipe
+from kssl.registry import KINDS
 
 
 def _fail(message: str, code: int = 2):
@@ -23,8 +24,6 @@ def _fail(message: str, code: int = 2):
 
 def _run_recipe(run_dir) -> dict | None:
     """A run directory's recipe.yaml, loaded (None when the folder has none: the command reports that)."""
-    from kssl.recipe import load_recipe
-
     path = Path(run_dir) / "recipe.yaml"
     return load_recipe(path) if path.is_file() else None
 
@@ -193,7 +192,7 @@ def fill_mask(run_dir, text, top_k, backend):
 @click.argument("name")
 @click.option(
     "--kind",
-    type=click.Choice(["pretext", "augmenter", "encoder", "dataset", "evaluator"]),
+    type=click.Choice(KINDS),
     default="augmenter",
     show_default=True,
     help="The kind of component the skeleton's example is.",

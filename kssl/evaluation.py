@@ -15,7 +15,8 @@ INIT_MODEL = "model-init.keras"  # the pretext model as training found it: the r
 INIT_ENCODER = "encoder-init.keras"  # its encoder alone, for from-scratch comparisons downstream
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """A progress line on stderr, prefixed ``kssl:`` (stdout stays for what a command prints)."""
     print(f"kssl: {message}", file=sys.stderr, flush=True)
 
 
@@ -41,7 +42,7 @@ def load_baseline(run_dir: Path, recipe: dict, data):
     path = Path(run_dir) / INIT_MODEL
     if path.is_file():
         return load_model(path, compile=False)  # scored only: no optimizer state to restore
-    _say(f"{INIT_MODEL} is missing (a run from an older kssl): rebuilding the initial model from the recipe's seed")
+    say(f"{INIT_MODEL} is missing (a run from an older kssl): rebuilding the initial model from the recipe's seed")
     return build_model(recipe, data)
 
 
@@ -53,11 +54,11 @@ def evaluate_with_baseline(run_dir: Path, recipe: dict, model, data, evaluators,
     from kssl.viz.tensorboard import log_scalars
 
     features = FeatureCache()  # one per run: every evaluator and picture embeds each split once per model
-    _say("evaluating the trained model")
+    say("evaluating the trained model")
     metrics = evaluate(model, data, evaluators, features)
     for evaluator in evaluators:
         evaluator.write_artifacts(run_dir, model, data, features=features)
-    _say("evaluating the randomly initialised model training started from, for comparison")
+    say("evaluating the randomly initialised model training started from, for comparison")
     baseline = load_baseline(run_dir, recipe, data)
     metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, evaluators, features).items()})
     log_scalars(Path(run_dir) / "logs" / "eval", metrics, step=step)
@@ -76,5 +77,5 @@ def evaluate_run(run_dir, recipe: dict | None = None) -> dict:
     if not evaluators:
         raise KsslError(f"{run_dir / 'recipe.yaml'}: the recipe lists no evaluators (eval: [...]); nothing to score.")
     model = load_model(run_dir / "model.keras")
-    check_evaluators(recipe, evaluators, model)
+    check_evaluators(evaluators, model)
     return evaluate(model, data, evaluators)

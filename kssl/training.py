@@ -15,15 +15,11 @@ from kssl.builder import build_all, build_inputs, build_model, check_evaluators
 from kssl.callbacks import EpochCheckpoint, EpochTensorBoard, NonFiniteLossStop, checkpoints, latest_checkpoint
 from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
-from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline
+from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
 from kssl.recipe import dump_recipe, load_recipe
 from kssl.run_dir import atomic_save_model, atomic_write_json, atomic_write_text, new_run_dir
 from kssl.saving import load_model
 from kssl.viz.tensorboard import log_images
-
-
-def _say(message: str) -> None:
-    print(f"kssl: {message}", file=sys.stderr, flush=True)
 
 
 def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0):
@@ -67,7 +63,12 @@ def _backend() -> str:
 
 
 def _save_initial(model, run_dir: Path) -> None:
-    """The weights training starts from, kept as the run's random-init baseline (exact on resume too)."""
+    """The weights training starts from, kept as the run's random-init baseline (exact on resume too).
+
+    Written once: a run resumed before its first checkpoint rebuilds the same weights from the seed.
+    """
+    if (run_dir / INIT_MODEL).is_file() and (run_dir / INIT_ENCODER).is_file():
+        return
     atomic_save_model(model, run_dir / INIT_MODEL)
     atomic_save_model(model.encoder, run_dir / INIT_ENCODER)
 
@@ -76,14 +77,14 @@ def train(source, overrides=(), output_dir="runs", epochs: int | None = None) ->
     """Train a recipe (a path, zoo name or loaded mapping) in a new run directory; returns its path."""
     if epochs is not None:
         overrides = [*overrides, ("train.epochs", epochs)]
-    _say("loading recipe, data and model")
+    say("loading recipe, data and model")
     built = build_all(source, overrides)  # every input error surfaces before anything is written
     recipe = built.recipe
     recipe["backend"] = _backend()
     run_dir = new_run_dir(output_dir, recipe["name"])
     try:
         atomic_write_text(run_dir / "recipe.yaml", dump_recipe(recipe))
-        _say(f"run directory {run_dir}")
+        say(f"run directory {run_dir}")
         _save_initial(built.model, run_dir)
         _log_augmented_views(built.model, built.data, run_dir / "logs" / "images", recipe["train"]["log_images"])
         return _fit_and_finish(run_dir, recipe, built.model, built.data, built.evaluators, initial_epoch=0)
@@ -109,16 +110,16 @@ def resume(run_dir, epochs: int | None = None, recipe: dict | None = None) -> Pa
     placement = configure(recipe["distribution"])  # first: multi-worker set-up must precede any computation
     data, evaluators = build_inputs(recipe)
     if found is None:
-        _say("no checkpoint yet: starting from epoch 0")
+        say("no checkpoint yet: starting from epoch 0")
         model, initial_epoch = build_model(recipe, data, placement=placement), 0
         _save_initial(model, run_dir)
     else:
         path, initial_epoch = found
-        _say(f"resuming from {path.name} ({initial_epoch} epochs done)")
+        say(f"resuming from {path.name} ({initial_epoch} epochs done)")
         with placement.scope():  # the strategy the run trains under
             model = load_model(path)
             placement.prepare(model)
-    check_evaluators(recipe, evaluators, model)
+    check_evaluators(evaluators, model)
     atomic_write_text(recipe_path, dump_recipe(recipe))  # records a raised --epochs
     return _fit_and_finish(run_dir, recipe, model, data, evaluators, initial_epoch=initial_epoch)
 
@@ -136,7 +137,7 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
     guard, callbacks = _callbacks(run_dir, resume=initial_epoch > 0)
     x, fit_kwargs = fit_input(model, data.x_train, data.batch_size, seed=recipe["seed"])
     epochs = train_cfg["epochs"]
-    _say(f"training {type(model).__name__} for {epochs - initial_epoch} epoch(s) on {len(data.x_train)} samples ({_backend()} backend)")
+    say(f"training {type(model).__name__} for {epochs - initial_epoch} epoch(s) on {len(data.x_train)} samples ({_backend()} backend)")
     started = time.time()
     history = model.fit(
         x,
@@ -176,5 +177,5 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
     if metrics:
         width = max(len(k) for k in metrics)
         for k, v in metrics.items():
-            _say(f"  {k:<{width}}  {v:.4f}")
+            say(f"  {k:<{width}}  {v:.4f}")
     return run_dir

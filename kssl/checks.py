@@ -8,6 +8,7 @@ its key path, what was expected, and what was received::
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from kssl.errors import ArgumentError
@@ -16,7 +17,8 @@ __all__ = ["check_bool", "check_choice", "check_int", "check_number", "check_pos
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """A real, finite number (NaN and infinity are bad input: they pass every ``<``/``>`` range check)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_int(value) -> bool:

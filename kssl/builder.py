@@ -98,6 +98,16 @@ def build_inputs(recipe: dict, registry=None, data=None):
                 f"evaluator {recipe['eval'][i]['type']!r} needs labeled train and test splits, but data "
                 f"{recipe['data']['type']!r} has no labels. Use a labeled dataset or remove this evaluator.",
             )
+        try:
+            evaluator.check_data(data)  # e.g. a label budget larger than a class: before training, not after
+        except RecipeError:
+            raise
+        except KsslError as exc:
+            raise RecipeError(f"eval.{i}", str(exc)) from None
+    # The monitors are Keras callbacks: imported here, after the CLI has chosen the backend (as build_model imports Keras).
+    from kssl.monitors.from_recipe import monitor_callbacks
+
+    monitor_callbacks(recipe, data)  # train.monitors' arguments, and labels for online_probe: before training, in `kssl validate` too
     return data, evaluators
 
 

@@ -60,7 +60,8 @@ def evaluate_with_baseline(run_dir: Path, recipe: dict, model, data, evaluators,
         evaluator.write_artifacts(run_dir, model, data, features=features)
     say("evaluating the randomly initialised model training started from, for comparison")
     baseline = load_baseline(run_dir, recipe, data)
-    metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, evaluators, features).items()})
+    compared = [e for e in evaluators if e.scores_baseline]  # label efficiency trains its own from-scratch baseline
+    metrics.update({f"random_init.{k}": v for k, v in evaluate(baseline, data, compared, features).items()})
     log_scalars(Path(run_dir) / "logs" / "eval", metrics, step=step)
     return metrics
 

@@ -42,6 +42,13 @@ TRAIN_DEFAULTS = {
     "jit_compile": False,
     "verbose": "auto",
     "log_images": 8,
+    "monitors": [],
+}
+# The keys of each train.monitors entry besides `type`: the arguments of kssl.monitors.CollapseMonitor and
+# OnlineProbe that a recipe sets (tests/test_monitors.py checks they match; the data arrays come from `data`).
+MONITOR_KEYS = {
+    "collapse": ("every", "samples", "batch_size", "std_threshold", "rank_threshold"),
+    "online_probe": ("every", "k", "batch_size", "max_samples"),
 }
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
@@ -136,6 +143,27 @@ def _check_int(path, value, low):
         raise RecipeError(path, f"expected an integer >= {low}, got {value!r}.")
 
 
+def _check_monitors(monitors) -> None:
+    """``train.monitors``: a list of ``{type: collapse | online_probe, ...}`` with known keys (values: kssl.monitors)."""
+    example = "[{type: collapse}, {type: online_probe, every: 10}]"
+    if not isinstance(monitors, list):
+        raise RecipeError("train.monitors", f"expected a list of monitors such as {example}, got {monitors!r}.")
+    kinds = ", ".join(MONITOR_KEYS)
+    for i, spec in enumerate(monitors):
+        path = f"train.monitors.{i}"
+        if not isinstance(spec, dict):
+            raise RecipeError(path, f"expected a mapping with a 'type' key, e.g. {{type: collapse, every: 1}}, got {spec!r}.")
+        kind = spec.get("type")
+        if kind is None:
+            raise RecipeError(f"{path}.type", f"missing: name the monitor, one of {kinds}.")
+        if not isinstance(kind, str) or kind not in MONITOR_KEYS:
+            raise RecipeError(f"{path}.type", f"unknown monitor {kind!r}; expected one of {kinds}.{did_you_mean(kind, MONITOR_KEYS)}")
+        for key in spec:
+            if key != "type" and key not in MONITOR_KEYS[kind]:
+                allowed = ", ".join(MONITOR_KEYS[kind])
+                raise RecipeError(f"{path}.{key}", f"unknown key of the {kind} monitor.{did_you_mean(key, MONITOR_KEYS[kind])} Allowed: type, {allowed}.")
+
+
 def validate_structure(recipe) -> dict:
     """Top-level shape checks; fills defaults for ``train`` and ``optimizer``; returns the recipe."""
     if not isinstance(recipe, dict):
@@ -170,7 +198,7 @@ def validate_structure(recipe) -> dict:
         if key not in TRAIN_DEFAULTS:
             raise RecipeError(f"train.{key}", f"unknown key.{did_you_mean(key, TRAIN_DEFAULTS)} Allowed: {', '.join(TRAIN_DEFAULTS)}.")
     for key, default in TRAIN_DEFAULTS.items():
-        train.setdefault(key, default)
+        train.setdefault(key, copy.deepcopy(default))  # a copy: no two recipes share a default list
     _check_int("train.epochs", train["epochs"], 1)
     if train["steps_per_epoch"] is not None:
         _check_int("train.steps_per_epoch", train["steps_per_epoch"], 1)
@@ -181,6 +209,7 @@ def validate_structure(recipe) -> dict:
     if train["verbose"] not in ("auto", 0, 1, 2):
         raise RecipeError("train.verbose", f"expected auto, 0, 1 or 2, got {train['verbose']!r}.")
     _check_int("train.log_images", train["log_images"], 0)
+    _check_monitors(train["monitors"])
 
     recipe["distribution"] = check_distribution(recipe.get("distribution"))
 

@@ -16,6 +16,7 @@ from kssl.callbacks import EpochCheckpoint, EpochTensorBoard, NonFiniteLossStop,
 from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
 from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
+from kssl.monitors.from_recipe import monitor_callbacks
 from kssl.recipe import dump_recipe, load_recipe
 from kssl.run_dir import atomic_save_model, atomic_write_json, atomic_write_text, new_run_dir
 from kssl.saving import load_model
@@ -45,12 +46,14 @@ def _log_augmented_views(model, data, log_dir: Path, n: int) -> None:
         log_images(log_dir, f"augmented_view_{i + 1}", np.clip(view, 0, 1), as_grid=False)
 
 
-def _callbacks(run_dir: Path, resume: bool):
+def _callbacks(run_dir: Path, resume: bool, monitors=()):
+    """The run's callbacks; ``monitors`` (kssl.monitors callbacks) go before the loggers, which write what they add to the logs."""
     guard = NonFiniteLossStop()
     # The history row goes out before the checkpoint: a kill between the two repeats an epoch's row
     # on resume instead of losing one.
     callbacks = [
         guard,
+        *monitors,
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         EpochTensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
         EpochCheckpoint(run_dir / "checkpoints", nan_guard=guard),
@@ -134,7 +137,7 @@ def _finished(run_dir: Path, epochs: int) -> bool:
 
 def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initial_epoch: int) -> Path:
     train_cfg = recipe["train"]
-    guard, callbacks = _callbacks(run_dir, resume=initial_epoch > 0)
+    guard, callbacks = _callbacks(run_dir, resume=initial_epoch > 0, monitors=monitor_callbacks(recipe, data))
     x, fit_kwargs = fit_input(model, data.x_train, data.batch_size, seed=recipe["seed"])
     epochs = train_cfg["epochs"]
     say(f"training {type(model).__name__} for {epochs - initial_epoch} epoch(s) on {len(data.x_train)} samples ({_backend()} backend)")

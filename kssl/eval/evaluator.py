@@ -16,7 +16,11 @@ class Evaluator:
     - :meth:`check_model`: raise :class:`kssl.KsslError` when the model lacks what the
       evaluator needs; the builder calls it before training, so a recipe that pairs an
       evaluator with the wrong pretext task fails in seconds, not after training.
+    - :meth:`check_data`: raise :class:`kssl.KsslError` when the dataset cannot serve the
+      evaluator (e.g. a label budget larger than a class); called before training too.
     - :meth:`write_artifacts`: pictures or files written into the run directory.
+    - ``scores_baseline``: False for an evaluator that trains its own from-scratch
+      baseline (label efficiency), so the run does not score the random-init model again.
 
     Features come from a :class:`~kssl.eval.feature_cache.FeatureCache` that the run
     owns and passes as ``features``: kNN, linear probe and clustering then embed each
@@ -25,6 +29,7 @@ class Evaluator:
 
     name = "evaluator"
     requires_labels = True
+    scores_baseline = True
 
     def evaluate(self, model, data, features=None) -> dict:
         """``{metric: value}`` of ``model`` on ``data`` (a :class:`kssl.data.splits.DataSplits`)."""
@@ -32,6 +37,9 @@ class Evaluator:
 
     def check_model(self, model) -> None:
         """Raise :class:`kssl.KsslError` if ``model`` cannot be scored by this evaluator. Default: any model."""
+
+    def check_data(self, data) -> None:
+        """Raise :class:`kssl.KsslError` if ``data`` (a :class:`kssl.data.splits.DataSplits`) cannot be scored. Default: any."""
 
     def write_artifacts(self, run_dir, model, data, features=None) -> list:
         """Write pictures or files into ``run_dir``; returns their paths. Default: none."""

@@ -43,7 +43,7 @@ class KNNEvaluator(Evaluator):
         """Predicted class ids of ``test_features`` (numpy, batched over the test samples)."""
         train_labels = np.asarray(train_labels, dtype=int)
         num_classes = int(num_classes if num_classes is not None else train_labels.max() + 1)
-        train, test = _unit(train_features), _unit(test_features)
+        train, test = unit_rows(train_features), unit_rows(test_features)
         k = min(self.k, len(train))
         predictions = []
         for start in range(0, len(test), self.chunk_size):
@@ -66,6 +66,7 @@ class KNNEvaluator(Evaluator):
         return {"knn_accuracy": float(np.mean(predictions == y_test))}
 
 
-def _unit(features) -> np.ndarray:
+def unit_rows(features) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float64; zero rows stay zero)."""
     features = np.asarray(features, dtype=np.float64)
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)

@@ -136,6 +136,21 @@ def eval_(run_dir, backend):
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path())
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(), help="The .npy file for the features (N, D); the ids go beside it in FILE.ids.txt.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Inputs per batch (default: the run's data.batch_size).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output and its .ids.txt.")
+@_backend
+def embed(run_dir, input_path, output, batch_size, overwrite, backend):
+    """Features of INPUT (an image folder, an .npz/.npy file, or .txt text) from RUN_DIR's trained encoder, written as .npy with ids."""
+    select_backend(backend, _run_recipe(run_dir))
+    from kssl.embedding_export import export_embeddings
+
+    click.echo(str(export_embeddings(run_dir, input_path, output, batch_size=batch_size, overwrite=overwrite)))
+
+
+@main.command()
 def plugins():
     """Every registered component by kind, with the distribution that provides it."""
     select_backend(None)

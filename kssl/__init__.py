@@ -17,13 +17,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "CollapseMonitor",
     "Evaluator",
     "KsslError",
+    "OnlineProbe",
     "PretextTask",
     "RecipeError",
     "TrainingError",
     "__version__",
     "build",
+    "export_embeddings",
     "get_registry",
     "hookimpl",
     "load_model",
@@ -39,6 +42,9 @@ _LAZY = {
     "PretextTask": "kssl.pretext.pretext_task",
     "Evaluator": "kssl.eval.evaluator",
     "load_model": "kssl.saving",
+    "OnlineProbe": "kssl.monitors",
+    "CollapseMonitor": "kssl.monitors",
+    "export_embeddings": "kssl.embedding_export",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kssl.checks import check_choice, check_int, check_positive
+from kssl.checks import check_bool, check_choice, check_int, check_positive
 from kssl.eval._labels import labeled_features
 from kssl.eval.evaluator import Evaluator
 
@@ -14,7 +14,8 @@ HEADS = ("logistic", "dense")
 class LinearProbeEvaluator(Evaluator):
     """Fit a linear classifier on the frozen training features, score the held-out split.
 
-    Features are standardised with the training split's mean and deviation.
+    Features are standardised with the training split's mean and deviation (scikit-learn's
+    ``StandardScaler``: a feature constant over the training split is only centred).
     ``head: logistic`` fits scikit-learn's multinomial ``LogisticRegression``
     (inverse regularisation ``C``, ``max_iter``); ``head: dense`` trains a Keras
     ``Dense`` softmax layer with Adam for ``epochs``. Returns
@@ -27,6 +28,7 @@ class LinearProbeEvaluator(Evaluator):
         epochs: training epochs of the dense head.
         learning_rate: Adam learning rate of the dense head.
         seed: seed of the dense head's initial weights and shuffling.
+        standardize: standardise the features first (False: raw values, e.g. pixels that share one scale).
     """
 
     name = "linear_probe"
@@ -40,6 +42,7 @@ class LinearProbeEvaluator(Evaluator):
         epochs: int = 30,
         learning_rate: float = 1e-2,
         seed: int = 0,
+        standardize: bool = True,
     ):
         self.head = check_choice("head", head, HEADS)
         self.C = check_positive("C", C)
@@ -47,6 +50,7 @@ class LinearProbeEvaluator(Evaluator):
         self.epochs = check_int("epochs", epochs, low=1)
         self.learning_rate = check_positive("learning_rate", learning_rate)
         self.seed = check_int("seed", seed, low=0)
+        self.standardize = check_bool("standardize", standardize)
 
     def get_config(self) -> dict:
         return {
@@ -56,14 +60,24 @@ class LinearProbeEvaluator(Evaluator):
             "epochs": self.epochs,
             "learning_rate": self.learning_rate,
             "seed": self.seed,
+            "standardize": self.standardize,
         }
 
-    def fit_predict(self, train, y_train, test, num_classes: int | None = None) -> np.ndarray:
-        """Predicted class ids of ``test`` after fitting on (``train``, ``y_train``)."""
+    def fit_predict(self, train, y_train, test, num_classes: int | None = None, unlabeled=None) -> np.ndarray:
+        """Predicted class ids of ``test`` after fitting on (``train``, ``y_train``).
+
+        The standardisation's mean and deviation come from ``unlabeled`` when given (all
+        training features, labels unused: far steadier than a few labeled samples' statistics).
+        """
         train, test = np.asarray(train, np.float32), np.asarray(test, np.float32)
         y_train = np.asarray(y_train, dtype=int)
-        mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
-        train, test = (train - mean) / std, (test - mean) / std
+        if self.standardize:
+            from sklearn.preprocessing import StandardScaler
+
+            # A feature constant over the training samples (common with few labels) keeps scale 1: dividing
+            # by its ~0 deviation would blow up every held-out value that differs from the constant.
+            scaler = StandardScaler().fit(train if unlabeled is None else np.asarray(unlabeled, np.float32))
+            train, test = scaler.transform(train), scaler.transform(test)
         if len(np.unique(y_train)) < 2:  # nothing to separate: every sample is that class
             return np.full(len(test), y_train[0], dtype=int)
         if self.head == "logistic":

@@ -1,0 +1,1 @@
+"""Transfer: a pretrained encoder turned into a classifier and fine-tuned on few labels."""

@@ -37,7 +37,7 @@ def main():
             if params:
                 out.append("\n| argument | default |\n| --- | --- |\n")
                 for p in params:
-                    if kind != "dataset" and p.name in FROM_DATA:
+                    if kind != "dataset" and p.name in FROM_DATA and p.default is None:
                         default = "the data's"
                     else:
                         default = "required" if p.default is inspect.Parameter.empty else f"`{p.default!r}`"

@@ -30,7 +30,10 @@ def kssl_register(registry):
     from kssl.data.image_folder import image_folder
     from kssl.data.keras_dataset import keras_dataset
     from kssl.data.numpy_file import numpy_file
+    from kssl.eval.few_shot import FewShotEvaluator
+    from kssl.eval.fine_tune import FineTuneEvaluator
     from kssl.eval.knn import KNNEvaluator
+    from kssl.eval.label_efficiency import LabelEfficiencyEvaluator
     from kssl.eval.linear_probe import LinearProbeEvaluator
 
     registry.add("dataset", "digits", digits)
@@ -39,3 +42,6 @@ def kssl_register(registry):
     registry.add("dataset", "keras", keras_dataset)
     registry.add("evaluator", "knn", KNNEvaluator)
     registry.add("evaluator", "linear_probe", LinearProbeEvaluator)
+    registry.add("evaluator", "few_shot", FewShotEvaluator)
+    registry.add("evaluator", "fine_tune", FineTuneEvaluator)
+    registry.add("evaluator", "label_efficiency", LabelEfficiencyEvaluator)

@@ -26,7 +26,9 @@ __all__ = [
     "TrainingError",
     "__version__",
     "build",
+    "classifier",
     "export_embeddings",
+    "finetune",
     "get_registry",
     "hookimpl",
     "load_model",
@@ -45,6 +47,8 @@ _LAZY = {
     "OnlineProbe": "kssl.monitors",
     "CollapseMonitor": "kssl.monitors",
     "export_embeddings": "kssl.embedding_export",
+    "classifier": "kssl.transfer.classifier",
+    "finetune": "kssl.finetune_run",
 }
 
 

@@ -151,6 +151,23 @@ def embed(run_dir, input_path, output, batch_size, overwrite, backend):
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a fine-tune setting (epochs, learning_rate, ...; parsed as YAML).")
+@click.option("--labels-per-class", type=int, default=None, help="Use N labeled samples of every class (a seeded stratified draw).")
+@click.option("--label-fraction", type=float, default=None, help="Use this fraction, in (0, 1], of every class's labeled samples.")
+@click.option("--epochs", type=int, default=None, help="Shortcut for --set epochs=N.")
+@click.option("--output-dir", default="runs", show_default=True, type=click.Path(file_okay=False), help="Where the new run directory is created.")
+@_backend
+def finetune(run_dir, overrides, labels_per_class, label_fraction, epochs, output_dir, backend):
+    """Fine-tune RUN_DIR's encoder into a classifier on its labeled dataset; print the new run directory (classifier.keras)."""
+    select_backend(backend, _run_recipe(run_dir))
+    from kssl.finetune_run import finetune as finetune_run
+
+    overrides = [*overrides, *([("epochs", epochs)] if epochs is not None else [])]
+    click.echo(str(finetune_run(run_dir, overrides, labels_per_class=labels_per_class, label_fraction=label_fraction, output_dir=output_dir)))
+
+
+@main.command()
 def plugins():
     """Every registered component by kind, with the distribution that provides it."""
     select_backend(None)

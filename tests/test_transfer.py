@@ -113,7 +113,7 @@ def test_fine_tuning_learns_the_digits_from_few_labels(small_digits):
     assert accuracy(tuner.model, d.x_test, d.y_test) > 0.75  # chance is 0.1
 
 
-def test_the_scaled_learning_rate_also_holds_on_jax():
+def test_the_scaled_learning_rate_and_a_reused_fine_tuner_work_on_jax():
     run_on_jax(
         """
 import keras, numpy as np
@@ -132,6 +132,14 @@ def step(scale):
 full, tenth = step(1.0), step(0.1)
 assert np.abs(full).max() > 1e-4
 np.testing.assert_allclose(tenth, 0.1 * full, atol=1e-6)
+# a FineTuner fits twice on JAX (its reset assigns head, optimizer and encoder between fits)
+from kssl.transfer.fine_tuning import FineTuner, accuracy
+x = np.random.default_rng(1).normal(size=(40, 6)).astype("float32"); y = (x[:, 0] > 0).astype(int)
+inputs = keras.Input((6,)); encoder = keras.Model(inputs, keras.layers.Dense(8, activation="relu")(inputs))
+tuner = FineTuner(encoder, 2, total_steps=80, batch_size=8, learning_rate=3e-2, encoder_learning_rate_scale=1.0)
+first = [tuner.fit(encoder.get_weights(), x, y, seed=0, steps_per_epoch=80).history["loss"][-1] for _ in range(2)]
+assert first[0] == first[1], first  # the same fit, bit for bit
+assert accuracy(tuner.model, x, y) > 0.8, accuracy(tuner.model, x, y)
 print("JAX-OK")
 """
     )

@@ -79,15 +79,15 @@ class FineTuner:
         self.encoder.set_weights(encoder_weights)
         head = self.model.get_layer(HEAD)
         head.kernel.assign(keras.initializers.GlorotUniform(seed=seed)(head.kernel.shape))
-        head.bias.assign(keras.ops.zeros_like(head.bias))
+        head.bias.assign(keras.ops.zeros(head.bias.shape, head.bias.dtype))
         for variable in self._optimizer.variables:  # moments and the step count (the schedule starts again)
-            variable.assign(keras.ops.zeros_like(variable))
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
         batch_size = min(self.batch_size, len(x))
         steps = steps_per_epoch or math.ceil(len(x) / batch_size)
         batches = LabeledBatches(np.asarray(x), np.asarray(y).astype("int32"), batch_size, steps, seed=seed)
-        history = self._trained.fit(
-            batches, epochs=check_int("epochs", epochs, low=1), validation_data=validation_data, callbacks=list(callbacks), verbose=verbose
-        )
+        # shuffle=False: the batches already come in a seeded random order; Keras would reorder them with its own RNG.
+        epochs = check_int("epochs", epochs, low=1)
+        history = self._trained.fit(batches, epochs=epochs, shuffle=False, validation_data=validation_data, callbacks=list(callbacks), verbose=verbose)
         recompute_batch_norm_statistics(self.model, x)
         return history
 

@@ -8,11 +8,14 @@ HEAD = "classifier_head"
 
 
 def classifier(encoder, num_classes: int, dropout: float = 0.0, seed: int | None = None):
-    """A ``keras.Model``: ``encoder`` (its weights shared, not copied) followed by a new ``Dense`` softmax head.
+    """A ``keras.Model``: ``encoder`` (its weights shared, not copied) followed by a new softmax head.
 
     Images (or whatever ``encoder`` takes) in, class probabilities out; compile and ``fit``
     it like any Keras model (``sparse_categorical_crossentropy`` on integer labels). Feature
-    maps of more than one dimension are flattened before the head. Built from standard
+    maps of more than one dimension are flattened; the features are then standardised by a
+    ``BatchNormalization`` without scale or offset (as in MAE's linear classifier: without
+    it, fine-tuning SwAV's encoder on 10 labels per class scored 0.73 instead of 0.82, the
+    head's learning rate being wrong for the features' scale) and fed to a ``Dense`` softmax. Built from standard
     layers only: saved as ``.keras`` it reloads without ``custom_objects`` whenever the
     encoder does (kssl's ResNet, CNN and MLP encoders do).
 
@@ -31,6 +34,9 @@ def classifier(encoder, num_classes: int, dropout: float = 0.0, seed: int | None
     x = encoder(inputs)
     if len(x.shape) > 2:
         x = keras.layers.Flatten(name="flatten")(x)
+    # Features standardised over the batch (moving statistics at inference) before the head, as MAE's linear
+    # classifier does: the head then trains at one learning rate whatever the encoder's feature scale.
+    x = keras.layers.BatchNormalization(center=False, scale=False, name="feature_norm")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(seed=seed), dtype="float32", name=HEAD)(

@@ -49,6 +49,9 @@ class PretextTask(keras.Model):
 
     ``uses_augmenter`` (class attribute, default True)
         False: the method rejects an augmenter (e.g. a VAE reconstructs its input).
+    ``needs_augmenter`` (class attribute, default False)
+        True: the method compares augmented views and rejects ``augmenter=None`` (two
+        identical views teach nothing), with an error naming ``augmenter``.
     :meth:`make_dataset`
         A data-side pipeline from raw samples (tokenisation and masking, targets that change
         during training). Default None: ``fit`` takes the arrays as they are.
@@ -67,6 +70,7 @@ class PretextTask(keras.Model):
     """
 
     uses_augmenter = True
+    needs_augmenter = False
 
     def __init__(self, encoder, augmenter=None, **kwargs):
         super().__init__(**kwargs)
@@ -74,6 +78,12 @@ class PretextTask(keras.Model):
             raise ArgumentError(
                 "augmenter",
                 f"the {type(self).__name__} pretext task does not use an augmenter; remove the augmenter section.",
+            )
+        if augmenter is None and self.needs_augmenter:
+            raise ArgumentError(
+                "augmenter",
+                f"the {type(self).__name__} pretext task compares two augmented views and needs an augmenter, got none (augmenter: null). "
+                "Add an augmenter section, e.g. augmenter: {type: simclr}.",
             )
         self.encoder = encoder
         self.augmenter = augmenter

@@ -24,7 +24,7 @@ def byol_loss(target, prediction):
     return 2.0 - 2.0 * ops.sum(q * z, axis=-1)
 
 
-@keras.saving.register_keras_serializable(package="kssl_byol")
+@keras.saving.register_keras_serializable(package="kssl")
 class BYOLLoss(keras.losses.Loss):
     """:func:`byol_loss` as a Keras loss: ``loss(target_projection, online_prediction)``.
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from kssl.distribution import configure
-from kssl.errors import KsslError, RecipeError
+from kssl.errors import ArgumentError, KsslError, RecipeError
 from kssl.factories import make_component
 from kssl.plugins import get_registry
 from kssl.recipe import load_recipe
@@ -54,7 +54,7 @@ def build_model(recipe: dict, data, registry=None, placement=None):
     _configure_precision(recipe)
     context = data.factory_context()
     with placement.scope():
-        objects = {}
+        objects = {"augmenter": None}  # `augmenter: null` is passed on, so a method that needs one names the `augmenter` key
         if recipe.get("augmenter"):
             objects["augmenter"] = make_component(registry, "augmenter", recipe["augmenter"], "augmenter", context)
         objects["encoder"] = make_component(registry, "encoder", recipe["encoder"], "encoder", context)
@@ -66,7 +66,10 @@ def build_model(recipe: dict, data, registry=None, placement=None):
                 "subclasses kssl.PretextTask (see docs/writing-a-plugin.md).",
             )
         if not model.built:
-            model(data.x_train[:2])  # create the weights now: shape problems surface here, not mid-fit
+            try:
+                model(data.x_train[:2])  # create the weights now: shape problems surface here, not mid-fit
+            except ArgumentError as exc:  # an argument that only the data's shape shows wrong (e.g. a crop larger than the images)
+                raise RecipeError(f"pretext.{exc.argument}", exc.message) from None
         placement.prepare(model, min(data.batch_size, len(data.x_train)), recipe["train"]["jit_compile"])  # even splits, global BN
         _compile(model, recipe, data)
     return model

@@ -64,8 +64,8 @@ class MirrorViewsSimCLR(SimCLR):
 class MirrorViewsSwAV(SwAV):
     """SwAV whose two global views are the image and its mirror image (deterministic)."""
 
-    def views(self, x, n=2, training=False):
-        return mirror_views(x, n)
+    def multi_crop(self, x, training=False):
+        return mirror_views(x, 2)
 
 
 PRETEXTS = {

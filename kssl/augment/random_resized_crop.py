@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from kssl.checks import check_probability, check_range_pair
+from kssl.checks import check_int, check_probability, check_range_pair
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -24,21 +24,26 @@ class RandomResizedCrop(keras.layers.Layer):
     same result but fails under TensorFlow XLA. A horizontal flip with probability
     ``flip_probability`` is folded into the same mapping.
 
-    Random only when called with ``training=True``; identity otherwise.
-    Input and output: (N, H, W, C) float images, channels last.
+    Random only when called with ``training=True``; identity otherwise (when ``size`` is
+    set, a plain bilinear resize of the whole image instead).
+    Input: (N, H, W, C) float images, channels last; output (N, H, W, C), or (N, size, size, C).
 
     Args:
         scale: range of the box's area as a fraction of the image, within (0, 1].
         ratio: range of the box's width/height ratio (sampled log-uniformly).
         flip_probability: probability of a horizontal flip.
         seed: seed of the layer's random stream (None: random).
+        size: side of the square output in pixels (None: the input's height and width), at
+            most the input's side (multi-crop's smaller local crops).
     """
 
-    def __init__(self, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip_probability: float = 0.5, seed=None, **kwargs):
+    def __init__(self, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip_probability: float = 0.5, seed=None, size=None, **kwargs):
         scale = check_range_pair("scale", scale, low=0.0, high=1.0, low_inclusive=False, what="area fractions", example="[0.08, 1.0]")
         ratio = check_range_pair("ratio", ratio, low=0.0, low_inclusive=False, what="aspect ratios", example="[0.75, 1.333]")
         flip_probability = check_probability("flip_probability", flip_probability)
+        size = None if size is None else check_int("size", size, low=1)
         super().__init__(**kwargs)
+        self.size = size
         self.scale = list(scale)
         self.ratio = list(ratio)
         self.flip_probability = flip_probability
@@ -47,9 +52,10 @@ class RandomResizedCrop(keras.layers.Layer):
 
     def call(self, images, training=None):
         if not training:
-            return images
+            return images if self.size is None else self._resize(images)
         n = ops.shape(images)[0]
         hf, wf = float(images.shape[1]), float(images.shape[2])
+        ho, wo = (hf, wf) if self.size is None else (float(self.size), float(self.size))
         area = keras.random.uniform((n,), self.scale[0], self.scale[1], seed=self.seed_generator)
         log_ratio = keras.random.uniform((n,), math.log(self.ratio[0]), math.log(self.ratio[1]), seed=self.seed_generator)
         ratio = ops.exp(log_ratio)
@@ -58,21 +64,36 @@ class RandomResizedCrop(keras.layers.Layer):
         x0 = keras.random.uniform((n,), seed=self.seed_generator) * (wf - cw)
         y0 = keras.random.uniform((n,), seed=self.seed_generator) * (hf - ch)
         flip = ops.cast(keras.random.uniform((n,), seed=self.seed_generator) < self.flip_probability, "float32")
-        sx, sy = cw / wf, ch / hf
+        sx, sy = cw / wo, ch / ho
         # The box is [x0, x0+cw] x [y0, y0+ch] in edge coordinates. Output pixel centre
         # i + 0.5 maps to x0 + (i + 0.5) * sx, i.e. input pixel index x0 + (i + 0.5) * sx - 0.5;
         # a flip uses w - 1 - i instead of i. (scale = ratio = 1, no flip: the identity.)
         a0 = sx * (1.0 - 2.0 * flip)
-        a2 = x0 - 0.5 + sx * (0.5 + flip * (wf - 1.0))
+        a2 = x0 - 0.5 + sx * (0.5 + flip * (wo - 1.0))
         b2 = y0 - 0.5 + 0.5 * sy
-        # The crop is axis-aligned, so bilinear resampling is separable: per sample, an (H, H)
-        # and a (W, W) matrix of hat weights max(0, 1 - |source - j|) with the source coordinate
+        return self._resample(images, a0, a2, sy, b2, ho, wo)
+
+    def _resize(self, images):
+        """The whole image resized bilinearly to ``size`` (the crop's mapping with the full box and no flip)."""
+        n = ops.shape(images)[0]
+        hf, wf, side = float(images.shape[1]), float(images.shape[2]), float(self.size)
+        ones = ops.ones((n,), "float32")
+        sx, sy = ones * (wf / side), ones * (hf / side)
+        return self._resample(images, sx, 0.5 * sx - 0.5, sy, 0.5 * sy - 0.5, side, side)
+
+    def _resample(self, images, a0, a2, sy, b2, ho, wo):
+        """Output pixel (i, k) samples the input at column ``a0 * i + a2`` and row ``sy * k + b2`` (per sample, bilinear)."""
+        hf, wf = float(images.shape[1]), float(images.shape[2])
+        # The crop is axis-aligned, so bilinear resampling is separable: per sample, an (H_out, H)
+        # and a (W_out, W) matrix of hat weights max(0, 1 - |source - j|) with the source coordinate
         # clamped to the image (nearest fill). Two einsums apply them; unlike
         # ops.image.affine_transform this also compiles under XLA on TensorFlow.
         cols = ops.arange(int(wf), dtype="float32")
         rows = ops.arange(int(hf), dtype="float32")
-        src_x = ops.clip(a0[:, None] * cols[None, :] + a2[:, None], 0.0, wf - 1.0)  # (n, W)
-        src_y = ops.clip(sy[:, None] * rows[None, :] + b2[:, None], 0.0, hf - 1.0)  # (n, H)
+        out_cols = ops.arange(int(wo), dtype="float32")
+        out_rows = ops.arange(int(ho), dtype="float32")
+        src_x = ops.clip(a0[:, None] * out_cols[None, :] + a2[:, None], 0.0, wf - 1.0)  # (n, W_out)
+        src_y = ops.clip(sy[:, None] * out_rows[None, :] + b2[:, None], 0.0, hf - 1.0)  # (n, H_out)
         wx = ops.relu(1.0 - ops.abs(src_x[:, :, None] - cols[None, None, :]))  # (n, W_out, W_in)
         wy = ops.relu(1.0 - ops.abs(src_y[:, :, None] - rows[None, None, :]))  # (n, H_out, H_in)
         x = ops.cast(images, "float32")
@@ -81,9 +102,11 @@ class RandomResizedCrop(keras.layers.Layer):
         return ops.cast(out, images.dtype)
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        if self.size is None:
+            return input_shape
+        return (input_shape[0], self.size, self.size, *input_shape[3:])
 
     def get_config(self):
         config = super().get_config()
-        config.update(scale=list(self.scale), ratio=list(self.ratio), flip_probability=self.flip_probability, seed=self.seed)
+        config.update(scale=list(self.scale), ratio=list(self.ratio), flip_probability=self.flip_probability, seed=self.seed, size=self.size)
         return config

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kssl.augment.random_resized_crop import RandomResizedCrop
+from kssl.augment.multi_crop import MultiCrop
 from kssl.checks import check_int, check_positive, check_range_pair, check_widths
 from kssl.heads.mlp_head import MLPHead
 from kssl.heads.prototypes import Prototypes
@@ -24,7 +24,8 @@ class SwAV(PretextTask):
     """Swapping Assignments between Views (arXiv:2006.09882).
 
     Each image gets two augmented global views plus ``n_small_crops`` zoomed-in
-    views (multi-crop, :meth:`multi_crop`). Encoder → projection head (an
+    views (multi-crop: a :class:`~kssl.augment.multi_crop.MultiCrop` around the
+    augmenter, :meth:`multi_crop`). Encoder → projection head (an
     :class:`kssl.heads.mlp_head.MLPHead`) → cosine scores against ``n_prototypes``
     learnable prototypes. The codes of the two global views are equal-partition
     Sinkhorn-Knopp assignments of the batch; each code is predicted from the
@@ -82,20 +83,17 @@ class SwAV(PretextTask):
         self.prototypes = Prototypes(self.n_prototypes, name="prototypes")
         self.swav_loss = SwAVLoss(self.temperature)
         self.prototype_entropy = keras.metrics.Mean(name="prototype_entropy")
-        self.small_crop = RandomResizedCrop(scale=self.small_crop_scale, flip_probability=0.0, name="small_crop")
+        self.crops = MultiCrop(augmenter, global_crops=2, local_crops=self.n_small_crops, local_scale=self.small_crop_scale, name="multi_crop")
 
     def build_heads(self, input_shape):
-        """Also the small-crop layer, which only training calls reach."""
-        self.small_crop.build(input_shape)
+        """Also the multi-crop layer, whose small crops only training calls reach."""
+        self.crops.build(input_shape)
         super().build_heads(input_shape)
 
     # -- views -----------------------------------------------------------
     def multi_crop(self, x, training=False) -> list:
         """The views of a batch: two global ones (both ``x`` when not training), then the small crops."""
-        views = self.views(x, 2, training=training)
-        if training:
-            views += [self.small_crop(self.views(x, 1, training=True)[0], training=True) for _ in range(self.n_small_crops)]
-        return views
+        return self.crops(x, training=training)
 
     # -- model -----------------------------------------------------------
     def scores(self, x, training=False):

@@ -1,12 +1,16 @@
-"""``kssl new-plugin NAME --kind pretext``: an example pretext task (VICReg, one projection head)."""
+"""``kssl new-plugin NAME --kind pretext``: an example pretext task (alignment and uniformity, one projection head).
+
+The example is a method kssl's core does not ship, so a generated plugin does not duplicate a built-in
+(the core's VICReg, once the example here, is kssl.pretext.vicreg).
+"""
 
 from kssl.templates.common import Scaffold, recipe
 
 COMPONENT = '''\
-"""The $name pretext task (an example, VICReg: replace it with your method).
+"""The $name pretext task (an example, alignment and uniformity: replace it with your method).
 
-VICReg: Bardes, Ponce and LeCun, "VICReg: Variance-Invariance-Covariance
-Regularization for Self-Supervised Learning", ICLR 2022.
+Wang and Isola, "Understanding Contrastive Representation Learning through Alignment and
+Uniformity on the Hypersphere", ICML 2020.
 """
 
 from __future__ import annotations
@@ -14,54 +18,48 @@ from __future__ import annotations
 import keras
 import kssl
 from keras import ops
-from kssl.checks import check_int, check_number, check_widths
+from kssl.checks import check_int, check_number, check_positive, check_widths
 from kssl.heads import MLPHead
 from kssl.losses import all_gather, scale_for_replicas, with_model_losses
 
 
-def vicreg_terms(za, zb, gamma: float = 1.0, epsilon: float = 1e-4):
-    """VICReg's (invariance, variance, covariance) terms of two (N, D) embeddings of the same N samples.
+def align_uniform_terms(za, zb, t: float = 2.0):
+    """The (alignment, uniformity) terms of two (N, D) embeddings of the same N samples, after L2 normalisation.
 
-    - invariance: the mean squared difference of the two embeddings;
-    - variance: for each view, the mean over the D dimensions of max(0, gamma - sqrt(var + epsilon))
-      (var: the unbiased variance over the batch), summed over the two views;
-    - covariance: for each view, the sum of the squared off-diagonal entries of the (D, D)
-      covariance matrix divided by D, summed over the two views.
+    - alignment: the mean over samples of the squared distance ``||za_i - zb_i||^2`` of the two views;
+    - uniformity: for each view, ``log mean_{i != j} exp(-t ||z_i - z_j||^2)`` over the pairs of
+      different samples, averaged over the two views (low when the embeddings spread over the sphere).
 
-    Statistics are over the batch ``za`` and ``zb`` hold (``compute_loss`` gathers the global batch first).
+    The uniformity is a statistic of the batch ``za`` and ``zb`` hold (``compute_loss`` gathers the global batch first).
     """
-    za, zb = ops.cast(za, "float32"), ops.cast(zb, "float32")
-    invariance = ops.mean(ops.square(za - zb))
-    n = ops.cast(ops.shape(za)[0], "float32")
-    d = ops.shape(za)[1]
-    variance = covariance = 0.0
+    za = ops.normalize(ops.cast(za, "float32"), axis=-1)
+    zb = ops.normalize(ops.cast(zb, "float32"), axis=-1)
+    alignment = ops.mean(ops.sum(ops.square(za - zb), axis=-1))
+    n = ops.shape(za)[0]
+    other = 1.0 - ops.eye(n, dtype="float32")
+    pairs = ops.cast(n * (n - 1), "float32")
+    uniformity = 0.0
     for z in (za, zb):
-        centred = z - ops.mean(z, axis=0, keepdims=True)
-        cov = ops.matmul(ops.transpose(centred), centred) / (n - 1.0)
-        std = ops.sqrt(ops.diagonal(cov) + epsilon)
-        variance = variance + ops.mean(ops.relu(gamma - std))
-        off_diagonal = cov * (1.0 - ops.eye(d, dtype="float32"))
-        covariance = covariance + ops.sum(ops.square(off_diagonal)) / ops.cast(d, "float32")
-    return invariance, variance, covariance
+        squared = ops.maximum(2.0 - 2.0 * ops.matmul(z, ops.transpose(z)), 0.0)  # squared distances of unit vectors
+        uniformity = uniformity + 0.5 * ops.log(ops.sum(ops.exp(-t * squared) * other) / pairs)
+    return alignment, uniformity
 
 
 @keras.saving.register_keras_serializable(package="$package")
 class $cls(kssl.PretextTask):
-    """Two augmented views, encoder + projection head, VICReg's loss on the projections.
+    """Two augmented views, encoder + projection head, the alignment and uniformity loss on the projections.
 
     ``call`` returns the two views' projections stacked as (2, N, projection_dim);
-    ``compute_loss`` is ``invariance_weight * invariance + variance_weight * variance +
-    covariance_weight * covariance`` (:func:`vicreg_terms`) plus the layers' own losses,
-    and logs the three terms as metrics.
+    ``compute_loss`` is ``alignment + uniformity_weight * uniformity`` (:func:`align_uniform_terms`)
+    plus the layers' own losses, and logs the two terms as metrics.
 
     Args:
         encoder: ``keras.Model`` from images to features.
         augmenter: random ``keras.layers.Layer`` (identity when not training), or None.
         projection_dim: output width of the projection head.
         projection_hidden_dims: hidden widths of the projection head.
-        invariance_weight: weight of the invariance term (25 in the paper), >= 0.
-        variance_weight: weight of the variance term (25 in the paper), >= 0.
-        covariance_weight: weight of the covariance term (1 in the paper), >= 0.
+        uniformity_weight: weight of the uniformity term (1 in the paper), >= 0.
+        uniformity_t: the Gaussian potential's t > 0 (2 in the paper).
     """
 
     def __init__(
@@ -70,19 +68,17 @@ class $cls(kssl.PretextTask):
         augmenter=None,
         projection_dim: int = 64,
         projection_hidden_dims=(256,),
-        invariance_weight: float = 25.0,
-        variance_weight: float = 25.0,
-        covariance_weight: float = 1.0,
+        uniformity_weight: float = 1.0,
+        uniformity_t: float = 2.0,
         **kwargs,
     ):
         super().__init__(encoder, augmenter, **kwargs)
         self.projection_dim = check_int("projection_dim", projection_dim, low=1)
         self.projection_hidden_dims = check_widths("projection_hidden_dims", projection_hidden_dims)
-        self.invariance_weight = check_number("invariance_weight", invariance_weight, low=0.0)
-        self.variance_weight = check_number("variance_weight", variance_weight, low=0.0)
-        self.covariance_weight = check_number("covariance_weight", covariance_weight, low=0.0)
+        self.uniformity_weight = check_number("uniformity_weight", uniformity_weight, low=0.0)
+        self.uniformity_t = check_positive("uniformity_t", uniformity_t)
         self.projector = MLPHead(self.projection_hidden_dims, self.projection_dim, name="projector")
-        self.term_metrics = [keras.metrics.Mean(name=term) for term in ("invariance", "variance", "covariance")]
+        self.term_metrics = [keras.metrics.Mean(name=term) for term in ("alignment", "uniformity")]
 
     def call(self, x, training=False):
         va, vb = self.views(x, 2, training=training)
@@ -91,12 +87,12 @@ class $cls(kssl.PretextTask):
         return ops.stack([za, zb], axis=0)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        # The variance and covariance are batch statistics: gather every replica's rows (identity on one device).
-        terms = vicreg_terms(all_gather(y_pred[0]), all_gather(y_pred[1]))
+        # The uniformity compares every pair of samples: gather every replica's rows (identity on one device).
+        terms = align_uniform_terms(all_gather(y_pred[0]), all_gather(y_pred[1]), self.uniformity_t)
         for metric, value in zip(self.term_metrics, terms):
             metric.update_state(value)
-        invariance, variance, covariance = terms
-        loss = self.invariance_weight * invariance + self.variance_weight * variance + self.covariance_weight * covariance
+        alignment, uniformity = terms
+        loss = alignment + self.uniformity_weight * uniformity
         # Each replica computed the global loss: scale it as a keras.losses.Loss would, then add the layers' regularisers.
         return with_model_losses(self, scale_for_replicas(loss))
 
@@ -105,9 +101,8 @@ class $cls(kssl.PretextTask):
             **super().get_config(),
             "projection_dim": self.projection_dim,
             "projection_hidden_dims": self.projection_hidden_dims,
-            "invariance_weight": self.invariance_weight,
-            "variance_weight": self.variance_weight,
-            "covariance_weight": self.covariance_weight,
+            "uniformity_weight": self.uniformity_weight,
+            "uniformity_t": self.uniformity_t,
         }
 '''
 
@@ -120,21 +115,20 @@ import pytest
 from kssl.errors import RecipeError
 from kssl.testing import build_component, check_pretext, tiny_encoder
 
-from $package.$name import $cls, vicreg_terms
+from $package.$name import $cls, align_uniform_terms
 
 
-def numpy_terms(za, zb, gamma=1.0, epsilon=1e-4):
-    """VICReg's terms written out in numpy, one dimension pair at a time."""
-    d = za.shape[1]
-    invariance = np.mean((za - zb) ** 2)
-    variance = covariance = 0.0
+def numpy_terms(za, zb, t=2.0):
+    """Alignment and uniformity written out in numpy, one sample pair at a time."""
+    za = za / np.linalg.norm(za, axis=1, keepdims=True)
+    zb = zb / np.linalg.norm(zb, axis=1, keepdims=True)
+    n = len(za)
+    alignment = np.mean([np.sum((za[i] - zb[i]) ** 2) for i in range(n)])
+    uniformity = 0.0
     for z in (za, zb):
-        variance += np.mean([max(0.0, gamma - np.sqrt(np.var(z[:, j], ddof=1) + epsilon)) for j in range(d)])
-        for i in range(d):
-            for j in range(d):
-                if i != j:
-                    covariance += np.cov(z[:, i], z[:, j])[0, 1] ** 2 / d
-    return invariance, variance, covariance
+        potentials = [np.exp(-t * np.sum((z[i] - z[j]) ** 2)) for i in range(n) for j in range(n) if i != j]
+        uniformity += 0.5 * np.log(np.mean(potentials))
+    return alignment, uniformity
 
 
 def test_component(tmp_path):
@@ -145,17 +139,17 @@ def test_the_loss_terms_match_numpy():
     rng = np.random.default_rng(0)
     za = rng.normal(size=(12, 5)).astype("float32")
     zb = (za + 0.3 * rng.normal(size=(12, 5))).astype("float32")
-    got = [float(keras.ops.convert_to_numpy(t)) for t in vicreg_terms(za, zb)]
+    got = [float(keras.ops.convert_to_numpy(t)) for t in align_uniform_terms(za, zb)]
     np.testing.assert_allclose(got, numpy_terms(za.astype("float64"), zb.astype("float64")), rtol=1e-4)
 
 
 def test_the_loss_weighs_the_terms():
     rng = np.random.default_rng(1)
     y_pred = rng.normal(size=(2, 10, 4)).astype("float32")
-    model = $cls(tiny_encoder(), invariance_weight=2.0, variance_weight=3.0, covariance_weight=0.5)
+    model = $cls(tiny_encoder(), uniformity_weight=0.5, uniformity_t=3.0)
     loss = float(keras.ops.convert_to_numpy(model.compute_loss(y_pred=y_pred)))
-    invariance, variance, covariance = numpy_terms(y_pred[0].astype("float64"), y_pred[1].astype("float64"))
-    np.testing.assert_allclose(loss, 2.0 * invariance + 3.0 * variance + 0.5 * covariance, rtol=1e-4)
+    alignment, uniformity = numpy_terms(y_pred[0].astype("float64"), y_pred[1].astype("float64"), t=3.0)
+    np.testing.assert_allclose(loss, alignment + 0.5 * uniformity, rtol=1e-4)
 
 
 def test_bad_argument_names_the_recipe_key():
@@ -164,14 +158,14 @@ def test_bad_argument_names_the_recipe_key():
 '''
 
 RECIPE = recipe(
-    "$title (the VICReg example) with a small CNN on the scikit-learn digits ($dist); offline, CPU minutes",
+    "$title (the alignment and uniformity example) with a small CNN on the scikit-learn digits ($dist); offline, CPU minutes",
     pretext="{type: $name, projection_dim: 64, projection_hidden_dims: [128]}",
 )
 
 SCAFFOLD = Scaffold(
     kind="pretext",
     is_class=True,
-    summary="VICReg with one projection head, an example to replace with your method",
+    summary="alignment and uniformity with one projection head, an example to replace with your method",
     usage="pretext: {type: $name, projection_dim: 64, projection_hidden_dims: [256]}",
     develop="a `kssl.PretextTask` subclass; replace the example\n  with your method, keeping `__init__(encoder, augmenter=None, <your arguments>)`, `call`,\n  `compute_loss`, and `get_config` returning your arguments merged into the base's.",
     recipe=RECIPE,

@@ -8,9 +8,24 @@ def kssl_register(registry):
     # pretext tasks
     from kssl.pretext.barlow_twins import BarlowTwins
     from kssl.pretext.simclr import SimCLR
+    from kssl.pretext.vicreg import VICReg
 
     registry.add("pretext", "simclr", SimCLR)
     registry.add("pretext", "barlow_twins", BarlowTwins)
+    registry.add("pretext", "vicreg", VICReg)
+
+    # methods with a momentum target or a predictor (one EMA mechanism: kssl.pretext.momentum_task)
+    from kssl.pretext.byol import BYOL
+    from kssl.pretext.dino import DINO
+    from kssl.pretext.moco_v2 import MoCoV2
+    from kssl.pretext.moco_v3 import MoCoV3
+    from kssl.pretext.simsiam import SimSiam
+
+    registry.add("pretext", "byol", BYOL)
+    registry.add("pretext", "dino", DINO)
+    registry.add("pretext", "simsiam", SimSiam)
+    registry.add("pretext", "moco_v2", MoCoV2)
+    registry.add("pretext", "moco_v3", MoCoV3)
 
     # encoders and augmenters
     from kssl.augment.random_affine import RandomAffine

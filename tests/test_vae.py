@@ -203,7 +203,9 @@ def test_write_artifacts_writes_pngs_and_tensorboard_images(tmp_path):
 
 # -- recipes and bad input -----------------------------------------------------------------
 
-SMALL = ["data.limit=96", "data.image_size=16", "encoder.filters=[8,16]", "encoder.dense_units=16", "pretext.decoder_width=8", "eval.0.importance_samples=2"]
+# The zoo recipe's label budgets (up to 50 per class) shrink with the data.
+BUDGETS = ["eval.3.shots=[1]", "eval.3.repeats=1", "eval.4.labels_per_class=[1]", "eval.4.repeats=1", "eval.4.steps=2"]
+SMALL = ["data.limit=96", "data.image_size=16", "encoder.filters=[8,16]", "encoder.dense_units=16", "pretext.decoder_width=8", "eval.0.importance_samples=2", *BUDGETS]
 
 
 def test_zoo_recipe_trains_one_step_and_writes_pictures(tmp_path):
@@ -238,7 +240,8 @@ def test_build_gives_a_compiled_model_that_fits_raw_arrays():
     ],
 )
 def test_bad_vae_settings_exit_2_with_a_clear_message(setting, fragments):
-    result = CliRunner().invoke(main, ["validate", "vae", "--set", "data.limit=32", "--set", setting], catch_exceptions=False)
+    budgets = [arg for b in BUDGETS for arg in ("--set", b)]
+    result = CliRunner().invoke(main, ["validate", "vae", "--set", "data.limit=32", *budgets, "--set", setting], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     text = result.output.replace("\n", " ")
     assert "Traceback" not in text

@@ -205,7 +205,8 @@ def test_write_artifacts_writes_pngs_and_tensorboard_images(tmp_path):
 
 # The zoo recipe's label budgets (up to 50 per class) shrink with the data.
 BUDGETS = ["eval.3.shots=[1]", "eval.3.repeats=1", "eval.4.labels_per_class=[1]", "eval.4.repeats=1", "eval.4.steps=2"]
-SMALL = ["data.limit=96", "data.image_size=16", "encoder.filters=[8,16]", "encoder.dense_units=16", "pretext.decoder_width=8", "eval.0.importance_samples=2", *BUDGETS]
+SMALL = ["data.limit=96", "data.image_size=16", "encoder.filters=[8,16]", "encoder.dense_units=16", "pretext.decoder_width=8", "eval.0.importance_samples=2"]
+SMALL += BUDGETS
 
 
 def test_zoo_recipe_trains_one_step_and_writes_pictures(tmp_path):

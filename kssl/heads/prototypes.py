@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kssl.checks import check_int
+from kssl.losses.l2_normalize import l2_normalize
 
 
 @keras.saving.register_keras_serializable(package="kssl")
@@ -35,11 +36,11 @@ class Prototypes(keras.layers.Layer):
     def normalized_prototypes(self):
         """The (D, K) prototype matrix with unit-norm columns."""
         k = ops.cast(self.kernel, "float32")
-        return k / ops.maximum(ops.norm(k, axis=0, keepdims=True), 1e-12)
+        return l2_normalize(k, axis=0)
 
     def call(self, x):
         x = ops.cast(x, "float32")
-        x = x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
+        x = l2_normalize(x)
         return ops.matmul(x, self.normalized_prototypes())
 
     def compute_output_shape(self, input_shape):

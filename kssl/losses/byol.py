@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kssl.losses.l2_normalize import l2_normalize
+
 
 def byol_loss(target, prediction):
     """Per-sample ``||q/||q|| - z/||z||||^2 = 2 - 2 cos(q, z)``, shape (N,).
@@ -19,8 +21,8 @@ def byol_loss(target, prediction):
     """
     q = ops.cast(prediction, "float32")
     z = ops.cast(target, "float32")
-    q = q / ops.maximum(ops.norm(q, axis=-1, keepdims=True), 1e-12)
-    z = z / ops.maximum(ops.norm(z, axis=-1, keepdims=True), 1e-12)
+    q = l2_normalize(q)
+    z = l2_normalize(z)
     return 2.0 - 2.0 * ops.sum(q * z, axis=-1)
 
 

@@ -11,12 +11,12 @@ import keras
 from keras import ops
 
 from kssl.losses.cross_replica import all_gather
+from kssl.losses.l2_normalize import l2_normalize as unit_rows
 
 
 def l2_normalize(x):
-    """Rows of ``x`` scaled to unit L2 norm, in float32."""
-    x = ops.cast(x, "float32")
-    return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
+    """Rows of ``x`` scaled to unit L2 norm, in float32 (:func:`kssl.losses.l2_normalize.l2_normalize`)."""
+    return unit_rows(ops.cast(x, "float32"))
 
 
 def moco_logits(q, k, queue, temperature: float = 0.2):

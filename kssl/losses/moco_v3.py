@@ -10,6 +10,7 @@ import keras
 from keras import ops
 
 from kssl.losses.cross_replica import all_gather
+from kssl.losses.l2_normalize import l2_normalize
 
 
 def moco_v3_logits(q, k, temperature: float = 0.2):
@@ -19,8 +20,8 @@ def moco_v3_logits(q, k, temperature: float = 0.2):
     """
     q = ops.cast(q, "float32")
     k = ops.stop_gradient(ops.cast(k, "float32"))
-    q = q / ops.maximum(ops.norm(q, axis=1, keepdims=True), 1e-12)
-    k = k / ops.maximum(ops.norm(k, axis=1, keepdims=True), 1e-12)
+    q = l2_normalize(q, axis=1)
+    k = l2_normalize(k, axis=1)
     return ops.matmul(q, ops.transpose(k)) / temperature
 
 

@@ -10,6 +10,7 @@ import keras
 from keras import ops
 
 from kssl.losses.cross_replica import all_gather
+from kssl.losses.l2_normalize import l2_normalize
 
 
 def nt_xent_logits(z1, z2, temperature: float = 0.1):
@@ -21,7 +22,7 @@ def nt_xent_logits(z1, z2, temperature: float = 0.1):
     positive at ``N + i`` and anchor ``N + i`` at ``i``.
     """
     z = ops.cast(ops.concatenate([z1, z2], axis=0), "float32")
-    z = z / ops.maximum(ops.norm(z, axis=1, keepdims=True), 1e-12)
+    z = l2_normalize(z, axis=1)
     n2 = ops.shape(z)[0]
     n = n2 // 2
     logits = ops.matmul(z, ops.transpose(z)) / temperature

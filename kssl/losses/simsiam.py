@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kssl.losses.l2_normalize import l2_normalize
+
 
 def negative_cosine(p, z):
     """Per-sample ``D(p, z) = -cos(p, stopgrad(z))``, shape (N,), in [-1, 1], eq. (1) and (3).
@@ -19,8 +21,8 @@ def negative_cosine(p, z):
     """
     p = ops.cast(p, "float32")
     z = ops.stop_gradient(ops.cast(z, "float32"))
-    p = p / ops.maximum(ops.norm(p, axis=-1, keepdims=True), 1e-12)
-    z = z / ops.maximum(ops.norm(z, axis=-1, keepdims=True), 1e-12)
+    p = l2_normalize(p)
+    z = l2_normalize(z)
     return -ops.sum(p * z, axis=-1)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -127,8 +126,3 @@ class LabelEfficiencyEvaluator(SupervisedEvaluator):
             scores = {f"{self.name}/{m}_accuracy": float(np.mean(row[m])) for m in METHODS}
             log_scalars(run_dir / "logs" / self.name, scores, step=max(1, round(row["labels_per_class"])))
         return [run_dir / "label_efficiency.json", run_dir / "label_efficiency.png"]
-
-
-def load_table(path) -> list:
-    """The per-budget rows of a ``label_efficiency.json``."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))["budgets"]

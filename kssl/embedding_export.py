@@ -14,7 +14,7 @@ from kssl.embedding_inputs import TEXT, EmbeddingInputs, check_exists, read_inpu
 from kssl.errors import KsslError
 from kssl.evaluation import say
 from kssl.recipe import load_recipe
-from kssl.run_dir import atomic_write_text
+from kssl.run_dir import DiskFullError, atomic_write_text, check_writable_dir, is_disk_full
 from kssl.saving import load_model
 
 __all__ = ["export_embeddings"]
@@ -71,6 +71,7 @@ def _output_paths(output, overwrite: bool) -> tuple[Path, Path]:
     if npy.is_dir():
         raise KsslError(f"--output {str(npy)!r}: is a folder; give the path of a .npy file to write.")
     ids = npy.with_suffix(".ids.txt")
+    check_writable_dir(npy.parent, "--output")  # before the model is loaded and the inputs embedded
     existing = [str(p) for p in (npy, ids) if p.exists()]
     if existing and not overwrite:
         raise KsslError(
@@ -135,7 +136,11 @@ def _write(model, inputs: EmbeddingInputs, npy: Path, ids_path: Path, batch_size
             os.fsync(f.fileno())
         atomic_write_text(ids_path, "".join(f"{i}\n" for i in inputs.ids))
         os.replace(tmp, npy)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise DiskFullError(
+                npy, f"no space left on the device while writing {npy}; nothing was written. Free some space, then run kssl embed again."
+            ) from None
         raise
     return dim

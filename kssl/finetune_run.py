@@ -20,7 +20,7 @@ from kssl.errors import KsslError, TrainingError, did_you_mean
 from kssl.eval.label_budget import LabelBudget
 from kssl.evaluation import say
 from kssl.recipe import parse_override
-from kssl.run_dir import atomic_save_model, atomic_write_json, atomic_write_text, new_run_dir
+from kssl.run_dir import atomic_save_model, atomic_write_json, atomic_write_text, check_writable_dir, new_run_dir
 from kssl.saving import load_model
 from kssl.transfer.fine_tuning import FineTuner, accuracy, check_fine_tune_options
 
@@ -63,6 +63,7 @@ def finetune(run_dir, overrides=(), labels_per_class: int | None = None, label_f
         raise KsslError(f"{str(run_dir)!r}: has no encoder.keras: the run did not finish. Resume it with `kssl train --resume {run_dir}`, then fine-tune.")
     settings = finetune_settings(overrides)
     budget = _budget(labels_per_class, label_fraction)
+    check_writable_dir(output_dir, "--output-dir")  # before the encoder and data are loaded
     say(f"loading the encoder and data of {run_dir}")
     encoder = load_model(run_dir / "encoder.keras", compile=False)
     if len(encoder.inputs) != 1:

@@ -21,6 +21,12 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _non_finite(value) -> str:
+    """`` (NaN and infinity are not allowed)`` for a NaN or infinite real, else empty: said where a number is refused."""
+    finite = not isinstance(value, numbers.Real) or isinstance(value, bool) or math.isfinite(value)
+    return "" if finite else " (NaN and infinity are not allowed)"
+
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -28,7 +34,7 @@ def _is_int(value) -> bool:
 def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_inclusive=True):
     """A real number in an optional range; returns it as float."""
     if not _is_number(value):
-        raise ArgumentError(name, f"expected a number, got {value!r}. Write a plain number such as 0.5.")
+        raise ArgumentError(name, f"expected a number, got {value!r}{_non_finite(value)}. Write a plain number such as 0.5.")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low}" if low_inclusive else f"> {low}"
         raise ArgumentError(name, f"expected a number {bound}, got {value!r}.")
@@ -41,7 +47,7 @@ def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_i
 def check_positive(name, value):
     """A number > 0."""
     if not _is_number(value) or value <= 0:
-        raise ArgumentError(name, f"expected a positive number, got {value!r}.")
+        raise ArgumentError(name, f"expected a positive number, got {value!r}{_non_finite(value)}.")
     return float(value)
 
 
@@ -85,7 +91,8 @@ def check_range_pair(name, value, *, low=None, high=None, low_inclusive=True, wh
     """
     hint = f"; use e.g. {example}" if example is not None else ""
     if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
-        raise ArgumentError(name, f"expected a pair of numbers [low, high], got {value!r}{hint}.")
+        bad = next((_non_finite(v) for v in value if _non_finite(v)), "") if isinstance(value, (list, tuple)) else ""
+        raise ArgumentError(name, f"expected a pair of numbers [low, high], got {value!r}{bad}{hint}.")
     a, b = float(value[0]), float(value[1])
     if a > b:
         raise ArgumentError(name, f"expected low <= high, got {list(value)!r}{hint}.")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["ArgumentError", "KsslError", "RecipeError", "TrainingError", "did_you_mean"]
+__all__ = ["ArgumentError", "KsslError", "PluginError", "RecipeError", "TrainingError", "did_you_mean"]
 
 
 class KsslError(Exception):
-    """Bad input from the user (recipe, data, CLI). The CLI prints it and exits with code 2."""
+    """Bad input from the user (recipe, data, CLI). The CLI prints it and exits with ``exit_code`` (2)."""
+
+    exit_code = 2
 
 
 class RecipeError(KsslError):
@@ -17,6 +19,25 @@ class RecipeError(KsslError):
     def __init__(self, path: str, message: str):
         self.path = path
         self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class PluginError(KsslError):
+    """A plugin's component factory failed with an error of its own (a bug in the plugin, not bad input).
+
+    The message names the recipe section, the component and the distribution that provides
+    it, and the original error, in one paragraph without a traceback. The CLI exits with
+    code 1 (``exit_code``): the recipe may be fine; the plugin's author is the one to tell.
+    A factory's ``TypeError``/``ValueError`` (and kssl's own ``ArgumentError``) is taken as a
+    complaint about the recipe's arguments instead: a :class:`RecipeError`, exit code 2.
+    """
+
+    exit_code = 1
+
+    def __init__(self, path: str, message: str, provider: str):
+        self.path = path
+        self.message = message
+        self.provider = provider
         super().__init__(f"{path}: {message}" if path else message)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from kssl.errors import ArgumentError, KsslError, RecipeError, did_you_mean
+from kssl.errors import ArgumentError, KsslError, PluginError, RecipeError, did_you_mean
 
 
 def _parameters(factory):
@@ -14,6 +14,11 @@ def _parameters(factory):
         return {}, True
     named = {n: p for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     return named, False
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:500] if lines else "(no message)"
 
 
 def make_component(registry, kind: str, spec: dict, path: str, context: dict | None = None, objects: dict | None = None):
@@ -36,6 +41,11 @@ def call_factory(factory, args: dict, path: str, what: str, context: dict | None
     in messages (``pretext 'simclr'``). An :class:`~kssl.errors.ArgumentError` about one
     of the ``objects`` (e.g. a pretext task that takes no augmenter) names that object's
     own section (``augmenter``).
+
+    A ``TypeError``/``ValueError`` from the factory is read as a bad argument (a
+    :class:`~kssl.errors.RecipeError`, exit code 2); any other exception as a bug in the
+    component: a :class:`~kssl.errors.PluginError` naming ``path``, the component and its
+    ``provider`` (exit code 1), with the original exception as its ``__cause__``.
     """
     context, objects = context or {}, objects or {}
     params, opaque = _parameters(factory)
@@ -64,3 +74,11 @@ def call_factory(factory, args: dict, path: str, what: str, context: dict | None
         raise
     except (TypeError, ValueError) as exc:
         raise RecipeError(path, f"could not build {what} ({provider}): {exc}") from None
+    except Exception as exc:  # a bug in the component, not in the recipe: one paragraph that says whom to tell
+        raise PluginError(
+            path,
+            f"the {what} factory from {provider!r} failed with {type(exc).__name__}: {_first_line(exc)}. "
+            f"This is an error inside {provider!r}, not a problem kssl found in your recipe: report it to the "
+            f"maintainers of {provider!r} with this message and the {path} section of your recipe.",
+            provider,
+        ) from exc

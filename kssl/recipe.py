@@ -8,7 +8,9 @@ factories by :mod:`kssl.builder`.
 from __future__ import annotations
 
 import copy
+import math
 import numbers
+import os
 import re
 
 import yaml
@@ -34,12 +36,13 @@ TOP_LEVEL = (
     "distribution",
     "eval",
     "results",
+    "tolerances",
 )
 TRAIN_DEFAULTS = {
     "epochs": 10,
     "steps_per_epoch": None,
     "precision": "float32",
-    "jit_compile": False,
+    "jit_compile": "auto",  # kssl.jit_choice: true on JAX, false (a tf.function graph) on TensorFlow and torch
     "verbose": "auto",
     "log_images": 8,
     "monitors": [],
@@ -51,11 +54,45 @@ MONITOR_KEYS = {
     "online_probe": ("every", "k", "batch_size", "max_samples"),
 }
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Upper bounds of values that are valid integers but absurd (numpy's seeds stop at 2**32 - 1; a name is
+# part of the run directory's name, which the file system limits to 255 bytes).
+MAX_SEED = 2**32 - 1
+MAX_EPOCHS = 100_000
+MAX_STEPS_PER_EPOCH = 100_000_000
+MAX_LOG_IMAGES = 1_000
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_VALUES = 100_000  # values in a recipe, YAML aliases counted as often as they are used (an alias "bomb" expands to 9**9)
 OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, first, second):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first, self.second = key, first, second
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string)."""
+    """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string).
+
+    A key given twice in one mapping is an error (plain YAML keeps the last one silently).
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+                try:
+                    hash(key)
+                except TypeError:  # an unhashable key: SafeLoader's own error reports it
+                    continue
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
@@ -68,6 +105,12 @@ _Loader.add_implicit_resolver(
 def _parse_yaml(text: str, where: str):
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        lines = f"lines {exc.first} and {exc.second}" if exc.first != exc.second else f"line {exc.first}"
+        raise RecipeError(
+            "",
+            f"{where}: the key {exc.key!r} appears twice in one mapping ({lines}); YAML would silently keep the last one. Remove or rename one of them.",
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         tag = getattr(exc, "problem", "") or ""
         raise RecipeError(
@@ -138,9 +181,56 @@ def _check_component(recipe: dict, section: str) -> None:
         raise RecipeError(f"{section}.type", f"expected a component name, got {spec['type']!r}.")
 
 
-def _check_int(path, value, low):
+def _check_int(path, value, low, high=None):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise RecipeError(path, f"expected an integer >= {low}, got {value!r}.")
+    if high is not None and value > high:
+        raise RecipeError(path, f"expected an integer <= {high:,}, got {value:,}; {high:,} is the largest value kssl accepts here.")
+
+
+def _check_text(path, value, limit, example):
+    if not isinstance(value, str):
+        raise RecipeError(path, f"expected a string such as {example!r}, got {value!r}.")
+    if len(value) > limit:
+        raise RecipeError(path, f"expected at most {limit:,} characters, got {len(value):,}; shorten it.")
+
+
+def _check_size(recipe: dict) -> None:
+    """Refuse a recipe with more than MAX_VALUES values (lists and mappings nested through YAML aliases count in full)."""
+    for key, section in recipe.items():
+        count, stack = 0, [section]
+        while stack:
+            node = stack.pop()
+            count += 1
+            if count > MAX_VALUES:
+                raise RecipeError(
+                    str(key),
+                    f"holds more than {MAX_VALUES:,} values (YAML aliases such as *name count each time they are used). "
+                    "A recipe is a short configuration: put large data in files that the dataset reads.",
+                )
+            if isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
+
+
+def _check_tolerances(recipe) -> None:
+    """``tolerances``: recorded metric name (from ``results``) or ``default`` -> a positive, finite absolute tolerance."""
+    tolerances = recipe.get("tolerances")
+    if tolerances is None:
+        return
+    if not isinstance(tolerances, dict):
+        what = "a mapping from a metric name in `results` (or `default`) to an absolute tolerance"
+        raise RecipeError("tolerances", f"expected {what}, e.g. {{knn_accuracy: 0.02, default: 0.05}}, got {tolerances!r}.")
+    results = recipe.get("results") if isinstance(recipe.get("results"), dict) else {}
+    for name, value in tolerances.items():
+        if name != "default" and name not in results:
+            recorded = ", ".join(map(str, results)) or "none recorded"
+            hint = did_you_mean(name, ["default", *map(str, results)])
+            raise RecipeError(f"tolerances.{name}", f"not a metric recorded in `results`.{hint} Name a key of `results` ({recorded}) or `default`.")
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value <= 0:
+            raise RecipeError(f"tolerances.{name}", f"expected a positive, finite absolute tolerance such as 0.02, got {value!r}.")
 
 
 def _check_monitors(monitors) -> None:
@@ -171,6 +261,7 @@ def validate_structure(recipe) -> dict:
     for key in recipe:
         if key not in TOP_LEVEL:
             raise RecipeError(str(key), f"unknown top-level key.{did_you_mean(key, TOP_LEVEL)} Allowed keys: {', '.join(TOP_LEVEL)}.")
+    _check_size(recipe)
     for key in REQUIRED:
         if key not in recipe:
             raise RecipeError(key, f"missing: every recipe needs {', '.join(REQUIRED)} sections.")
@@ -179,11 +270,14 @@ def validate_structure(recipe) -> dict:
     recipe.setdefault("name", "run")
     if not isinstance(recipe["name"], str) or not recipe["name"].strip() or "/" in recipe["name"]:
         raise RecipeError("name", f"expected a short name without '/', got {recipe['name']!r}.")
+    _check_text("name", recipe["name"], MAX_NAME_LENGTH, "simclr-digits")
+    if recipe.get("description") is not None:
+        _check_text("description", recipe["description"], MAX_DESCRIPTION_LENGTH, "SimCLR on the digits")
     backend = recipe.get("backend")
     if backend is not None and backend not in BACKENDS:
         raise RecipeError("backend", f"expected one of {', '.join(BACKENDS)}, got {backend!r}.{did_you_mean(backend, BACKENDS)}")
     recipe.setdefault("seed", 0)
-    _check_int("seed", recipe["seed"], 0)
+    _check_int("seed", recipe["seed"], 0, MAX_SEED)
 
     optimizer = recipe.setdefault("optimizer", {})
     if not isinstance(optimizer, dict):
@@ -199,16 +293,16 @@ def validate_structure(recipe) -> dict:
             raise RecipeError(f"train.{key}", f"unknown key.{did_you_mean(key, TRAIN_DEFAULTS)} Allowed: {', '.join(TRAIN_DEFAULTS)}.")
     for key, default in TRAIN_DEFAULTS.items():
         train.setdefault(key, copy.deepcopy(default))  # a copy: no two recipes share a default list
-    _check_int("train.epochs", train["epochs"], 1)
+    _check_int("train.epochs", train["epochs"], 1, MAX_EPOCHS)
     if train["steps_per_epoch"] is not None:
-        _check_int("train.steps_per_epoch", train["steps_per_epoch"], 1)
+        _check_int("train.steps_per_epoch", train["steps_per_epoch"], 1, MAX_STEPS_PER_EPOCH)
     if train["precision"] not in PRECISIONS:
         raise RecipeError("train.precision", f"expected one of {', '.join(PRECISIONS)}, got {train['precision']!r}.")
     if train["jit_compile"] not in (True, False, "auto"):
         raise RecipeError("train.jit_compile", f"expected true, false or auto, got {train['jit_compile']!r}.")
     if train["verbose"] not in ("auto", 0, 1, 2):
         raise RecipeError("train.verbose", f"expected auto, 0, 1 or 2, got {train['verbose']!r}.")
-    _check_int("train.log_images", train["log_images"], 0)
+    _check_int("train.log_images", train["log_images"], 0, MAX_LOG_IMAGES)
     _check_monitors(train["monitors"])
 
     recipe["distribution"] = check_distribution(recipe.get("distribution"))
@@ -219,7 +313,28 @@ def validate_structure(recipe) -> dict:
     for i, spec in enumerate(evals):
         if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
             raise RecipeError(f"eval.{i}", f"expected a mapping with a 'type' key, e.g. {{type: knn, k: 20}}, got {spec!r}.")
+    _check_tolerances(recipe)
     return recipe
+
+
+def _check_arguments(source, overrides) -> None:
+    """The Python-API arguments of :func:`load_recipe` (and ``kssl.build``): their types, before anything is read."""
+    if not isinstance(source, (str, os.PathLike, dict)):
+        raise KsslError(
+            f"source: expected a recipe path, a zoo recipe name or a recipe mapping (dict), got {type(source).__name__} {source!r:.100}. "
+            "E.g. kssl.build('zoo/simclr.yaml') or kssl.build('simclr')."
+        )
+    example = "overrides=['train.epochs=5', 'pretext.temperature=0.2']"
+    shown = f"{overrides!r:.100}"
+    if isinstance(overrides, (str, bytes)):
+        raise KsslError(f"overrides: expected a list of 'KEY.PATH=VALUE' strings, got the single string {shown}. Wrap it in a list: overrides=[{shown}].")
+    if not isinstance(overrides, (list, tuple)):
+        what = "a list of 'KEY.PATH=VALUE' strings or (key, value) pairs"
+        raise KsslError(f"overrides: expected {what}, got {type(overrides).__name__} {shown}; e.g. {example}.")
+    for i, item in enumerate(overrides):
+        pair = isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
+        if not isinstance(item, str) and not pair:
+            raise KsslError(f"overrides[{i}]: expected a 'KEY.PATH=VALUE' string or a (key, value) pair, got {item!r:.100}; e.g. {example}.")
 
 
 def load_recipe(source, overrides=()) -> dict:
@@ -230,7 +345,9 @@ def load_recipe(source, overrides=()) -> dict:
         overrides: ``"key.path=value"`` strings or ``(key, value)`` pairs, applied in order.
 
     Returns the operative recipe as a plain dict (a deep copy; the input is not changed).
+    A ``source`` or ``overrides`` of the wrong type is a :class:`KsslError` that names the argument.
     """
+    _check_arguments(source, overrides)
     if isinstance(source, dict):
         recipe = copy.deepcopy(source)
     else:

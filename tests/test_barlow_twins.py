@@ -95,7 +95,7 @@ def test_the_loss_computes_in_float32_and_keeps_its_config():
 
 
 def test_the_pretext_task_embeds_each_view_and_scores_them_with_the_loss():
-    model = BarlowTwins(tiny_encoder((8, 8, 1)), **SMALL)
+    model = BarlowTwins(tiny_encoder((8, 8, 1)), keras.layers.Identity(), **SMALL)
     x = tiny_images(6, 8)
     z = model(x, training=False)
     assert tuple(z.shape) == (2, 6, 8)
@@ -133,4 +133,4 @@ def test_registered_as_barlow_twins():
 )
 def test_bad_arguments_name_the_key(args, path):
     with pytest.raises(RecipeError, match=path):
-        build_component("pretext", BarlowTwins, args, objects={"encoder": tiny_encoder()})
+        build_component("pretext", BarlowTwins, args, objects={"encoder": tiny_encoder(), "augmenter": keras.layers.Identity()})

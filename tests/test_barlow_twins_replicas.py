@@ -28,6 +28,8 @@ from kssl.pretext.barlow_twins import BarlowTwins
 class MirrorViewsBarlowTwins(BarlowTwins):
     """Barlow Twins whose two views are the image and its mirror image (deterministic)."""
 
+    needs_augmenter = False  # the views are made here, not by an augmenter
+
     def views(self, x, n=2, training=False):
         return [x, ops.flip(x, axis=2)]
 

@@ -259,3 +259,59 @@ def test_registered_through_the_builtin_hook():
         assert name in registry.names("dataset")
     for name in ("knn", "linear_probe"):
         assert name in registry.names("evaluator")
+
+
+# -- issue #20: values far outside the documented range, one sample, one class ----------------------------------------
+
+
+def test_non_finite_and_far_out_of_range_values_are_counted(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 8, 8, 1)).astype("float32")
+    x[2, 0, 0, 0], x[5, 3, 3, 0], x[5, 4, 4, 0] = np.nan, np.inf, -np.inf
+    np.savez(tmp_path / "nan.npz", x=x)
+    bad = int((~np.isfinite(x)).sum())  # 3 values in 2 samples
+    with pytest.raises(KsslError, match=rf"nan.npz: `x`: {bad} of {x.size:,} values are NaN or infinite \(in 2 of 30 samples\)"):
+        numpy_file(path=str(tmp_path / "nan.npz"))
+    far = rng.random((30, 8, 8, 1)).astype("float32")
+    far[0, :2, 0, 0] = 1e30
+    far[1, 0, 0, 0] = -5.0
+    np.savez(tmp_path / "far.npz", x=far)
+    with pytest.raises(KsslError, match=r"far.npz: `x`: 3 of 1,920 values lie far outside \[0, 1\].*min -5, max 1e\+30"):
+        numpy_file(path=str(tmp_path / "far.npz"))
+    np.savez(tmp_path / "int.npz", x=np.full((20, 4, 4, 1), 1000, "int32"))  # integers are divided by 255: 3.9
+    with pytest.raises(KsslError, match=r"int.npz: `x`: 320 of 320 values lie far outside \[0, 1\]"):
+        numpy_file(path=str(tmp_path / "int.npz"))
+
+
+def test_values_near_the_image_range_and_large_flat_features_within_the_limit_load(tmp_path):
+    x = np.linspace(-1.0, 2.0, 20 * 16, dtype="float32").reshape(20, 4, 4, 1)  # [-1, 2]: a small overshoot is kept
+    np.savez(tmp_path / "edge.npz", x=x)
+    assert np.array_equal(numpy_file(path=str(tmp_path / "edge.npz")).x_train, x)
+    flat = np.full((20, 3), 1e6, "float32")
+    np.savez(tmp_path / "flat.npz", x=flat)
+    assert numpy_file(path=str(tmp_path / "flat.npz")).x_train.max() == 1e6
+    np.savez(tmp_path / "flat_far.npz", x=flat * 2)
+    with pytest.raises(KsslError, match=r"60 of 60 values exceed 1e\+06 in magnitude"):
+        numpy_file(path=str(tmp_path / "flat_far.npz"))
+
+
+def test_one_training_sample_and_one_class_are_refused(tmp_path):
+    np.savez(tmp_path / "one.npz", x=np.zeros((1, 4, 4, 1), "float32"))
+    with pytest.raises(KsslError, match=r"one.npz: the training split has 1 sample; .* at least 2"):
+        numpy_file(path=str(tmp_path / "one.npz"))
+    with pytest.raises(KsslError, match=r"digits\): the training split has 1 sample"):
+        digits(image_size=8, limit=1)
+    assert len(digits(image_size=8, limit=2).x_train) == 2
+    np.savez(tmp_path / "cls.npz", x=np.zeros((6, 4, 4, 1), "float32"), y=np.array(["dog"] * 6))
+    with pytest.raises(KsslError, match=r"cls.npz: `y`: the labels hold a single class \('dog', all 6 samples\)"):
+        numpy_file(path=str(tmp_path / "cls.npz"))
+
+
+def test_image_folder_with_one_class_folder_is_refused(tmp_path):
+    from PIL import Image
+
+    for i in range(3):
+        (tmp_path / "cats").mkdir(exist_ok=True)
+        Image.fromarray(np.full((5, 5, 3), 40 * i, np.uint8)).save(tmp_path / "cats" / f"{i}.png")
+    with pytest.raises(KsslError, match=r"single class \('cats', all 3 samples\).*move the images directly into the folder"):
+        image_folder(path=str(tmp_path), image_size=8)

@@ -77,7 +77,7 @@ def test_simclr_contrastive_accuracy_matches_numpy():
     z1 = rng.normal(size=(6, 4)).astype("float32")
     z2 = (z1 + rng.normal(scale=0.8, size=z1.shape)).astype("float32")
     encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
-    model = SimCLR(encoder, projection_dim=4, projection_hidden_dims=[])
+    model = SimCLR(encoder, keras.layers.Identity(), projection_dim=4, projection_hidden_dims=[])
     loss = model.compute_loss(y_pred=np.stack([z1, z2]))
     assert float(loss) == pytest.approx(float(np.mean(numpy_nt_xent(z1, z2, model.temperature))), rel=1e-5)  # same logits
     # numpy: for each anchor z1[i], is z2[i] the most cosine-similar among z2[*] and z1[j != i]?

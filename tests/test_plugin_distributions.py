@@ -29,6 +29,7 @@ INSTALL_MODE = os.environ.get("KSSL_PLUGIN_TEST_INSTALL", "target")
 TINY = {
     "name": "tiny",
     "data": {"type": "digits", "image_size": 16, "batch_size": 32, "limit": 64},
+    "augmenter": {"type": "simclr", "blur_probability": 0.0},
     "encoder": {"type": "mlp", "hidden_units": [16]},
     "pretext": {"type": "simclr", "projection_dim": 8, "projection_hidden_dims": [8]},
 }

@@ -125,3 +125,88 @@ def test_distribution_section_is_checked_and_completed_at_load_time(tiny_recipe)
     with pytest.raises(RecipeError) as info:
         load_recipe(tiny_recipe, ["distribution.coordinator_address=nohost"])
     assert info.value.path == "distribution.coordinator_address"
+
+
+# -- issue #20: duplicate keys, bounds, tolerances, the Python-API arguments ----------------------------------------
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(write_recipe):
+    path = write_recipe("name: a\nseed: 1\ndata: {type: digits}\nencoder: {type: mlp}\npretext: {type: simclr}\nseed: 2\n")
+    with pytest.raises(RecipeError, match=r"the key 'seed' appears twice in one mapping \(lines 2 and 6\)"):
+        load_recipe(path)
+
+
+def test_yaml_merge_keys_are_not_duplicates():
+    from kssl.recipe import _parse_yaml
+
+    # a key next to a merge (`<<`) overrides the merged one: YAML's intent, not a duplicate
+    assert _parse_yaml("a: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n", "r.yaml") == {"a": {"x": 1}, "c": {"x": 2}}
+
+
+@pytest.mark.parametrize(
+    "key, largest",
+    [("seed", 2**32 - 1), ("train.epochs", 100_000), ("train.steps_per_epoch", 100_000_000), ("train.log_images", 1_000)],
+)
+def test_integer_bounds_accept_the_largest_value_and_refuse_the_next(tiny_recipe, key, largest):
+    assert load_recipe(tiny_recipe, [(key, largest)]) is not None
+    with pytest.raises(RecipeError, match=rf"^{key}: expected an integer <= {largest:,}, got {largest + 1:,}"):
+        load_recipe(tiny_recipe, [(key, largest + 1)])
+
+
+def test_text_bounds(tiny_recipe):
+    assert load_recipe({**tiny_recipe, "name": "n" * 100, "description": "d" * 10_000})["name"] == "n" * 100
+    with pytest.raises(RecipeError, match=r"^name: expected at most 100 characters, got 101"):
+        load_recipe({**tiny_recipe, "name": "n" * 101})
+    with pytest.raises(RecipeError, match=r"^description: expected at most 10,000 characters, got 1,000,000"):
+        load_recipe({**tiny_recipe, "description": "d" * 10**6})
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_walks_it(write_recipe, tiny_recipe):
+    # nine levels of nine aliases: 9**9 = 387,420,489 values that PyYAML shares but any walk over them expands
+    levels = ["  - &l0 [x, x, x, x, x, x, x, x, x]"] + [f"  - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    import yaml
+
+    path = write_recipe(yaml.safe_dump(tiny_recipe) + "description:\n" + "\n".join(levels) + "\n")
+    with pytest.raises(RecipeError, match=r"^description: holds more than 100,000 values \(YAML aliases"):
+        load_recipe(path)
+    small = [["x"] * 9] * 9  # shared lists below the bound are fine (then refused as a description for not being text)
+    with pytest.raises(RecipeError, match=r"^description: expected a string"):
+        load_recipe({**tiny_recipe, "description": small})
+
+
+def test_tolerances_name_recorded_results_with_positive_finite_values(tiny_recipe):
+    recipe = {**tiny_recipe, "results": {"knn_accuracy": 0.9, "linear_probe_accuracy": 0.8}}
+    ok = load_recipe({**recipe, "tolerances": {"knn_accuracy": 0.02, "default": 0.05}})
+    assert ok["tolerances"] == {"knn_accuracy": 0.02, "default": 0.05}
+    for tolerances, path, message in [
+        ([0.1], "tolerances", "expected a mapping"),
+        ({"knn_acuracy": 0.1}, "tolerances.knn_acuracy", "not a metric recorded in `results`. Did you mean 'knn_accuracy'?"),
+        ({"default": 0}, "tolerances.default", "positive, finite"),
+        ({"default": float("inf")}, "tolerances.default", "got inf"),
+        ({"default": "0.1"}, "tolerances.default", "got '0.1'"),
+    ]:
+        with pytest.raises(RecipeError) as info:
+            load_recipe({**recipe, "tolerances": tolerances})
+        assert info.value.path == path and message in info.value.message
+
+
+@pytest.mark.parametrize(
+    "source, overrides, message",
+    [
+        (123, (), "source: expected a recipe path, a zoo recipe name or a recipe mapping (dict), got int 123."),
+        (None, (), "source: expected a recipe path"),
+        ("simclr", "train.epochs=5", "overrides: expected a list of 'KEY.PATH=VALUE' strings, got the single string 'train.epochs=5'"),
+        ("simclr", 5, "overrides: expected a list"),
+        ("simclr", ["train.epochs=5", 7], "overrides[1]: expected a 'KEY.PATH=VALUE' string or a (key, value) pair, got 7"),
+    ],
+)
+def test_python_api_arguments_are_named(source, overrides, message):
+    with pytest.raises(KsslError) as info:
+        load_recipe(source, overrides)
+    assert str(info.value).startswith(message)
+
+
+def test_overrides_as_pairs_and_paths_still_work(tiny_recipe, write_recipe):
+    path = write_recipe(tiny_recipe)
+    assert load_recipe(path, [("train.epochs", 3), ["seed", 4]])["train"]["epochs"] == 3
+    assert load_recipe(str(path), ("seed=5",))["seed"] == 5

@@ -11,10 +11,18 @@ from kssl.checks import check_choice, check_int, check_number
 from kssl.errors import KsslError
 from kssl.inference import map_batches
 
+MAX_BATCH_SIZE = 1_048_576
+MAX_IMAGE_SIZE = 4_096  # one 4096 x 4096 RGB float32 image is 200 MB
+# Float images are documented as values in [0, 1] (kssl.data.splits.DataSplits); values beyond
+# [-1, 2] are far outside it (0..255 pixels saved as floats, a corrupt file). Flat features have no
+# documented range: beyond +-1e6 they overflow float32 sums of squares (1e12 each) within a batch.
+IMAGE_RANGE, IMAGE_LIMITS = (0.0, 1.0), (-1.0, 2.0)
+FEATURE_LIMIT = 1e6
+
 
 def common_args(batch_size, seed, limit, test_fraction=None):
     """Check the arguments every dataset shares (``test_fraction`` only where there is one)."""
-    check_int("batch_size", batch_size, low=1)
+    check_int("batch_size", batch_size, low=1, high=MAX_BATCH_SIZE)
     if test_fraction is not None:
         check_number("test_fraction", test_fraction, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     check_int("seed", seed, low=0)
@@ -23,9 +31,9 @@ def common_args(batch_size, seed, limit, test_fraction=None):
 
 
 def check_image_args(image_size, channels, minimum=4):
-    """``image_size`` an int >= ``minimum`` (or None: keep the size); ``channels`` 1, 3 (or None: keep)."""
+    """``image_size`` an int in [``minimum``, 4096] (or None: keep the size); ``channels`` 1, 3 (or None: keep)."""
     if image_size is not None:
-        check_int("image_size", image_size, low=minimum)
+        check_int("image_size", image_size, low=minimum, high=MAX_IMAGE_SIZE)
     if channels is not None:
         check_choice("channels", channels, (1, 3))
 
@@ -37,9 +45,45 @@ def to_float_images(x, where: str) -> np.ndarray:
         raise KsslError(f"{where}: expected numeric arrays (uint8 images or floats), got dtype {x.dtype}. Convert the array before saving it.")
     if x.ndim == 3:
         x = x[..., None]
-    if np.issubdtype(x.dtype, np.integer):
-        return x.astype("float32") / 255.0
-    return x.astype("float32")
+    if x.dtype == np.uint8:
+        return x.astype("float32") / 255.0  # in [0, 1] by construction: nothing to scan
+    x = x.astype("float32") / 255.0 if np.issubdtype(x.dtype, np.integer) else x.astype("float32")
+    check_values(x, where)
+    return x
+
+
+def check_values(x: np.ndarray, where: str) -> None:
+    """Refuse NaN or infinite values, and values far outside the documented range.
+
+    Images (N, H, W, C) are documented in [0, 1]; anything outside [-1, 2] is refused. Other
+    data (e.g. flat features) must stay within +-1e6. The message counts the bad values.
+    """
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = x.size - int(np.count_nonzero(finite))
+        rows = int(np.count_nonzero(~finite.reshape(len(x), -1).all(axis=1))) if len(x) else 0
+        raise KsslError(
+            f"{where}: {bad:,} of {x.size:,} values are NaN or infinite (in {rows:,} of {len(x):,} samples). "
+            "Repair or drop those samples before training: one NaN makes the loss NaN."
+        )
+    if x.size == 0:
+        return
+    if x.ndim == 4:
+        low, high = IMAGE_LIMITS
+        far = int(np.count_nonzero((x < low) | (x > high)))
+        if far:
+            raise KsslError(
+                f"{where}: {far:,} of {x.size:,} values lie far outside [{IMAGE_RANGE[0]:g}, {IMAGE_RANGE[1]:g}], the range of float "
+                f"images (min {float(x.min()):.4g}, max {float(x.max()):.4g}; kssl refuses values outside [{low:g}, {high:g}]). "
+                "Scale the images to [0, 1], e.g. x / 255 for 0..255 pixels, or save them as uint8."
+            )
+        return
+    far = int(np.count_nonzero(np.abs(x) > FEATURE_LIMIT))
+    if far:
+        raise KsslError(
+            f"{where}: {far:,} of {x.size:,} values exceed {FEATURE_LIMIT:g} in magnitude (min {float(x.min()):.4g}, max "
+            f"{float(x.max()):.4g}); such values overflow float32 losses. Standardise the features (e.g. to mean 0, std 1) first."
+        )
 
 
 def set_channels(x: np.ndarray, channels) -> np.ndarray:
@@ -106,6 +150,26 @@ def take(limit, x, y):
 def check_not_empty(x, where: str):
     if x is None or len(x) == 0:
         raise KsslError(f"{where}: the dataset is empty (0 samples). Point it at data with at least one sample.")
+
+
+def check_training_samples(x, where: str):
+    """At least two training samples: with one, a batch has nothing to compare (contrastive losses are 0)."""
+    check_not_empty(x, where)
+    if len(x) < 2:
+        raise KsslError(
+            f"{where}: the training split has {len(x)} sample; self-supervised training needs at least 2 "
+            "(with one, every batch holds a single sample and the loss is trivially 0). Use more data, or a larger `limit`."
+        )
+
+
+def check_classes(y, where: str, class_names=None, fix="Give samples of two or more classes, or no labels (unlabeled data)."):
+    """Labels, when given, must hold two or more classes: with one, every evaluator scores a trivial 1.0."""
+    if y is None or len(y) == 0:
+        return
+    present = np.unique(np.asarray(y))
+    if len(present) < 2:
+        only = class_names[int(present[0])] if class_names else int(present[0])
+        raise KsslError(f"{where}: the labels hold a single class ({only!r}, all {len(y):,} samples); evaluators would score a meaningless 1.0. {fix}")
 
 
 def encode_labels(where: str, *labels):

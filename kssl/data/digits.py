@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kssl.data._prep import check_image_args, check_not_empty, common_args, resize, set_channels, split, take
+from kssl.data._prep import check_image_args, check_training_samples, common_args, resize, set_channels, split, take
 from kssl.data.splits import DataSplits
 
 
@@ -35,7 +35,7 @@ def digits(
     y = bunch.target.astype("int32")
     x_tr, y_tr, x_te, y_te = split(x, y, test_fraction, seed)
     x_tr, y_tr = take(limit, x_tr, y_tr)
-    check_not_empty(x_tr, "digits")
+    check_training_samples(x_tr, "data (digits)")
 
     def prep(a):
         return set_channels(resize(a, image_size), channels)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kssl.data._prep import check_image_args, check_not_empty, common_args, split, take
+from kssl.data._prep import check_classes, check_image_args, check_training_samples, common_args, split, take
 from kssl.data.splits import DataSplits
 from kssl.errors import KsslError
 
@@ -91,6 +91,8 @@ def image_folder(
     check_image_args(image_size, channels)
     common_args(batch_size, seed, limit, test_fraction)
     files, labels, classes = _scan(Path(str(path)).expanduser(), "path")
+    fix = "Add a second class sub-folder, or move the images directly into the folder (unlabeled images)."
+    check_classes(labels, f"data.path {str(path)!r}", classes, fix)
     x = _read(files, image_size, channels)
     if test_path is not None:
         test_files, test_labels, test_classes = _scan(Path(str(test_path)).expanduser(), "test_path")
@@ -102,5 +104,5 @@ def image_folder(
     else:
         x_tr, y_tr, x_te, y_te = split(x, labels, test_fraction, seed)
     x_tr, y_tr = take(limit, x_tr, y_tr)
-    check_not_empty(x_tr, f"data.path {str(path)!r}")
+    check_training_samples(x_tr, f"data.path {str(path)!r}")
     return DataSplits(x_tr, y_tr, x_te, y_te, batch_size=batch_size, class_names=classes or None)

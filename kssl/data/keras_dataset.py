@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from kssl.checks import check_choice
-from kssl.data._prep import check_image_args, check_not_empty, common_args, encode_labels, resize, set_channels, take, to_float_images
+from kssl.data._prep import check_image_args, check_training_samples, common_args, encode_labels, resize, set_channels, take, to_float_images
 from kssl.data.splits import DataSplits
 from kssl.errors import KsslError
 
@@ -79,7 +79,7 @@ def keras_dataset(
             f"The cached file may be incomplete: delete {os.path.join(cache, kept_as)} and run again with internet access."
         ) from None
     x_tr, y_tr = take(limit, x_tr, y_tr)
-    check_not_empty(x_tr, f"keras dataset {name!r}")
+    check_training_samples(x_tr, f"keras dataset {name!r}")
     y_tr, y_te, _ = encode_labels(name, y_tr, y_te)
 
     def prep(x):

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from kssl.data._prep import (
+    check_classes,
     check_image_args,
     check_not_empty,
+    check_training_samples,
     common_args,
     encode_labels,
     resize,
@@ -80,12 +82,14 @@ def numpy_file(
             ykey = "y" if key == "x" else "y" + key[1:]
             raise KsslError(f"{where}: `{key}` has {len(xa)} samples but `{ykey}` has {len(ya)}; they must match.")
     y_tr, y_te, class_names = encode_labels(where, y_tr, y_te)
+    check_classes(y_tr, f"{where}: `{'y_train' if 'x_train' in arrays else 'y'}`", class_names)
     x_tr = to_float_images(x_tr, f"{where}: `{'x_train' if 'x_train' in arrays else 'x'}`")
     if x_te is None:
         x_tr, y_tr, x_te, y_te = split(x_tr, y_tr, test_fraction, seed)
     else:
         x_te = to_float_images(x_te, f"{where}: `x_test`")
     x_tr, y_tr = take(limit, x_tr, y_tr)
+    check_training_samples(x_tr, where)
 
     def prep(a):
         if a is None or a.ndim != 4:

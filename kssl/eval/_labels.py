@@ -9,7 +9,7 @@ from kssl.eval.evaluator import Evaluator
 
 
 def require_labels(evaluator: str, data) -> None:
-    """Raise unless ``data`` has labeled, non-empty train and test splits."""
+    """Raise unless ``data`` has labeled, non-empty train and test splits, with two or more classes in training."""
     if not data.has_labels:
         raise KsslError(
             f"evaluator {evaluator!r} needs a labeled dataset (train and test splits with labels), but the dataset has "
@@ -19,6 +19,12 @@ def require_labels(evaluator: str, data) -> None:
         raise KsslError(
             f"evaluator {evaluator!r} needs samples in both splits, got {len(data.x_train)} train and "
             f"{len(data.x_test)} test samples. Use more data or a larger test_fraction."
+        )
+    classes = np.unique(labels(data.y_train))
+    if len(classes) < 2:
+        raise KsslError(
+            f"evaluator {evaluator!r} needs two or more classes, but every training label is {int(classes[0])}: any "
+            "classifier would score a meaningless 1.0. Use a dataset with several classes, or remove this evaluator from `eval`."
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kssl.checks import check_choice, check_int, check_positive
-from kssl.eval._labels import labeled_features
+from kssl.eval._labels import labeled_features, require_labels
 from kssl.eval.evaluator import Evaluator
 
 WEIGHTINGS = ("distance-softmax", "uniform")
@@ -38,6 +38,9 @@ class KNNEvaluator(Evaluator):
 
     def get_config(self) -> dict:
         return {"k": self.k, "weighting": self.weighting, "temperature": self.temperature, "chunk_size": self.chunk_size}
+
+    def check_data(self, data) -> None:
+        require_labels(self.name, data)  # before training: a single class would score a meaningless 1.0
 
     def predict(self, train_features, train_labels, test_features, num_classes: int | None = None) -> np.ndarray:
         """Predicted class ids of ``test_features`` (numpy, batched over the test samples)."""

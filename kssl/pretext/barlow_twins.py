@@ -45,6 +45,8 @@ class BarlowTwins(PretextTask):
         redundancy_weight: λ >= 0, the weight of the off-diagonal (redundancy-reduction) term.
     """
 
+    needs_augmenter = True  # two identical views teach nothing
+
     def __init__(self, encoder, augmenter=None, projection_dim: int = 512, projection_hidden_dims=(512,), redundancy_weight: float = 5e-3, **kwargs):
         super().__init__(encoder, augmenter, **kwargs)
         self.projection_dim = check_int("projection_dim", projection_dim, low=1)

@@ -32,6 +32,8 @@ class SimCLR(PretextTask):
         temperature: NT-Xent temperature τ > 0.
     """
 
+    needs_augmenter = True  # two identical views teach nothing
+
     def __init__(self, encoder, augmenter=None, projection_dim: int = 64, projection_hidden_dims=(256,), temperature: float = 0.1, **kwargs):
         super().__init__(encoder, augmenter, **kwargs)
         self.temperature = check_positive("temperature", temperature)

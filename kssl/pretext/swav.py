@@ -56,6 +56,8 @@ class SwAV(PretextTask):
         small_crop_scale: [low, high] area fraction of the small crops.
     """
 
+    needs_augmenter = True  # two identical views teach nothing
+
     def __init__(
         self,
         encoder,

@@ -77,8 +77,37 @@ def fill_mask(model, text: str, top_k: int = 5) -> list[list[tuple[str, float]]]
     return results
 
 
+def _check_recipe_pretext(run_dir: Path, masked_lm_class) -> None:
+    """Refuse a run whose recipe.yaml names a pretext task that is not a masked LM, before any model is loaded."""
+    import yaml
+
+    from kssl.plugins import get_registry
+
+    try:
+        recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # no readable recipe: the model file decides below
+    pretext = recipe.get("pretext") if isinstance(recipe, dict) else None
+    name = pretext.get("type") if isinstance(pretext, dict) else None
+    if not isinstance(name, str):
+        return
+    try:
+        factory = get_registry().get("pretext", name)
+    except KsslError:
+        return  # a plugin that is not installed here: the model file decides below
+    if isinstance(factory, type) and not issubclass(factory, masked_lm_class):
+        raise KsslError(
+            f"{str(run_dir)!r} is a {name!r} run (recipe.yaml: pretext.type: {name}), not a masked-LM run: fill-mask needs "
+            "the run directory of a masked_lm recipe, e.g. one `kssl train bert_mlm` printed."
+        )
+
+
 def load_masked_lm(run_dir):
-    """The trained model of a ``kssl train`` run directory of a masked-LM recipe."""
+    """The trained model of a ``kssl train`` run directory of a masked-LM recipe.
+
+    The run's recipe.yaml is read first: a run of another pretext task (SimCLR, ...) is
+    refused with a :class:`KsslError` before its model is loaded.
+    """
     import keras
 
     from kssl.pretext.masked_lm import MaskedLanguageModel
@@ -86,6 +115,7 @@ def load_masked_lm(run_dir):
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise KsslError(f"{str(run_dir)!r}: no such run directory. Give the folder `kssl train` printed.")
+    _check_recipe_pretext(run_dir, MaskedLanguageModel)
     path = run_dir / "model.keras"
     if not path.is_file():
         raise KsslError(f"{str(run_dir)!r} has no model.keras: the run did not finish, or this is not a run directory.")

@@ -16,7 +16,7 @@ import numpy as np
 from kssl.builder import build_all, build_inputs, build_model, check_evaluators
 from kssl.callbacks import DAMAGED_PREFIX, EpochCheckpoint, EpochHistory, EpochTensorBoard, NonFiniteLossStop, checkpoints, latest_checkpoint, trim_history
 from kssl.data.batches import ShuffledBatches
-from kssl.data.epoch_steps import EpochSteps, with_epoch_steps
+from kssl.data.epoch_steps import with_epoch_steps
 from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
 from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
@@ -207,8 +207,6 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
     train_cfg = recipe["train"]
     guard, callbacks = _callbacks(run_dir, resume=initial_epoch > 0, monitors=monitor_callbacks(recipe, data))
     x, fit_kwargs = fit_input(model, data.x_train, data.batch_size, seed=recipe["seed"], steps_per_epoch=train_cfg["steps_per_epoch"])
-    if isinstance(x, EpochSteps):  # the method's own callbacks (e.g. DEC's schedule) need the feeder it made, first as fit puts them
-        callbacks = [*model.training_callbacks(x.inner), *callbacks]
     epochs = train_cfg["epochs"]
     say(f"training {type(model).__name__} for {epochs - initial_epoch} epoch(s) on {len(data.x_train)} samples ({_backend()} backend)")
     started = time.time()

@@ -26,3 +26,29 @@ def test_readme_python_example_runs_and_the_saved_model_reloads(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     width = first.stdout.split("FEATURES")[-1].split()[0]
     assert second.stdout.split("RELOADED")[-1].split()[0] == width
+
+
+def _quickstart_recipe():
+    from kssl.recipe import load_recipe
+
+    return load_recipe(README.parent / "zoo" / "simclr.yaml")
+
+
+def test_readme_quotes_the_quickstart_recipes_recorded_knn_accuracy():
+    """The kNN numbers next to the first command are the ones zoo/simclr.yaml records (and benchmarks/zoo_check.py checks)."""
+    text = " ".join(README.read_text().split())
+    found = re.search(r"for this recipe kNN (\d\.\d+) against (\d\.\d+)", text)
+    assert found, "README: the first command's paragraph should quote the recipe's kNN accuracy, trained against random init."
+    results = _quickstart_recipe()["results"]
+    assert (float(found[1]), float(found[2])) == (results["knn_accuracy"], results["random_init.knn_accuracy"])
+    assert results["knn_accuracy"] >= 0.97
+    encoder = _quickstart_recipe()["encoder"]
+    assert f"ResNet-{encoder['depth']} for {_quickstart_recipe()['train']['epochs']} epochs" in text, "README names the recipe's encoder and epochs."
+    assert f"quickstart recipe's ResNet-{encoder['depth']}" in text
+
+
+def test_readme_says_which_evaluators_the_quickstart_runs():
+    text = " ".join(README.read_text().split())
+    evaluators = [spec["type"] for spec in _quickstart_recipe()["eval"]]
+    assert "quickstart `simclr` recipe leaves `label_efficiency` out" in text
+    assert "label_efficiency" not in evaluators and "few_shot" in evaluators

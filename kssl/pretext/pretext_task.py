@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kssl.data.epoch_steps import EpochSteps
 from kssl.errors import ArgumentError
 
 
@@ -165,7 +166,9 @@ class PretextTask(keras.Model):
         callbacks = list(callbacks or [])
         # The method's callbacks run first, so that what they log (e.g. DEC's phase) reaches the caller's
         # loggers and their stop decisions are seen in the same epoch; a caller's own instance wins.
-        own = [c for c in self.training_callbacks(x) if not any(type(c) is type(mine) for mine in callbacks)]
+        # train.steps_per_epoch wraps the method's feeder (EpochSteps): its callbacks need the feeder it made.
+        feeder = x.inner if isinstance(x, EpochSteps) else x
+        own = [c for c in self.training_callbacks(feeder) if not any(type(c) is type(mine) for mine in callbacks)]
         callbacks = [*own, *callbacks]
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, shuffle=shuffle, **kwargs)
 

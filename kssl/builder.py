@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from kssl.distribution import configure
 from kssl.errors import ArgumentError, KsslError, RecipeError
 from kssl.factories import make_component
+from kssl.jit_choice import describe_jit_compile, resolve_jit_compile
 from kssl.plugins import get_registry
+from kssl.progress import say
 from kssl.recipe import load_recipe
 from kssl.recipe_distribution import check_distribution
 
@@ -29,13 +31,13 @@ def _configure_precision(recipe: dict) -> None:
     keras.mixed_precision.set_global_policy(recipe["train"]["precision"])
 
 
-def _compile(model, recipe: dict, data) -> None:
+def _compile(model, recipe: dict, data, jit_compile: bool) -> None:
     from kssl.optimizers import optimizer_from_recipe
 
     train = recipe["train"]
     steps = train["steps_per_epoch"] or max(1, math.ceil(len(data.x_train) / data.batch_size))
     optimizer = optimizer_from_recipe(recipe["optimizer"], steps_total=steps * train["epochs"])
-    model.compile(optimizer=optimizer, jit_compile=train["jit_compile"])
+    model.compile(optimizer=optimizer, jit_compile=jit_compile)
 
 
 def build_model(recipe: dict, data, registry=None, placement=None):
@@ -70,8 +72,11 @@ def build_model(recipe: dict, data, registry=None, placement=None):
                 model(data.x_train[:2])  # create the weights now: shape problems surface here, not mid-fit
             except ArgumentError as exc:  # an argument that only the data's shape shows wrong (e.g. a crop larger than the images)
                 raise RecipeError(f"pretext.{exc.argument}", exc.message) from None
-        placement.prepare(model, min(data.batch_size, len(data.x_train)), recipe["train"]["jit_compile"])  # even splits, global BN
-        _compile(model, recipe, data)
+        setting = recipe["train"]["jit_compile"]
+        jit_compile = resolve_jit_compile(setting, placement.backend)  # one choice for the placement's check and for compile
+        say(describe_jit_compile(setting, placement.backend))
+        placement.prepare(model, min(data.batch_size, len(data.x_train)), jit_compile)  # even splits, global BN
+        _compile(model, recipe, data, jit_compile)
     return model
 
 
@@ -135,6 +140,6 @@ def build(source, overrides=(), registry=None, distribution=None):
     >>> model.fit(x_unlabeled, epochs=5, batch_size=256)
     >>> features = model.encoder.predict(x)
     """
-    if distribution is not None:
+    if distribution is not None and isinstance(overrides, (list, tuple)):  # load_recipe names a wrong `overrides` type
         overrides = [*overrides, ("distribution", check_distribution(distribution))]
     return build_all(source, overrides, registry).model

@@ -8,13 +8,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
+from kssl import quiet_tensorflow
 from kssl.errors import KsslError, TrainingError
+from kssl.finished_run import check_run_dir
 from kssl.recipe import BACKENDS, load_recipe
 from kssl.registry import KINDS
+
+# TensorFlow's C++ log level when the user has not chosen one: its start-up lines (absl's
+# InitializeLog notice, "Could not find cuda drivers", oneDNN, cuInit) stay out of the way.
+# Set TF_CPP_MIN_LOG_LEVEL=0 to see them all again (see kssl.quiet_tensorflow).
+DEFAULT_TF_LOG_LEVEL = "3"
 
 
 def _fail(message: str, code: int = 2):
@@ -22,10 +28,9 @@ def _fail(message: str, code: int = 2):
     sys.exit(code)
 
 
-def _run_recipe(run_dir) -> dict | None:
-    """A run directory's recipe.yaml, loaded (None when the folder has none: the command reports that)."""
-    path = Path(run_dir) / "recipe.yaml"
-    return load_recipe(path) if path.is_file() else None
+def _run_recipe(run_dir, needs: tuple[str, ...] = ("model.keras",), then: str = "", option: str = "") -> dict:
+    """A run directory's recipe.yaml, loaded, once the folder is checked: a wrong RUN_DIR is reported before Keras loads."""
+    return load_recipe(check_run_dir(run_dir, needs=needs, then=then, option=option) / "recipe.yaml")
 
 
 def select_backend(requested: str | None, recipe: dict | None = None) -> str:
@@ -45,7 +50,8 @@ def select_backend(requested: str | None, recipe: dict | None = None) -> str:
             )
         return backend
     os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", DEFAULT_TF_LOG_LEVEL)
+    quiet_tensorflow.install()  # whenever TensorFlow is imported (by Keras, or by TensorBoard under JAX)
     try:
         import keras  # noqa: F401
     except ImportError as exc:
@@ -55,13 +61,13 @@ def select_backend(requested: str | None, recipe: dict | None = None) -> str:
 
 
 class _Group(click.Group):
-    """Turns kssl's input errors into one paragraph and exit code 2, everywhere."""
+    """Turns kssl's errors into one paragraph and the error's exit code (2 for bad input), everywhere."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except KsslError as exc:
-            _fail(str(exc), 2)
+            _fail(str(exc), exc.exit_code)  # 2: bad input; 1: a plugin's own bug (PluginError)
         except TrainingError as exc:
             _fail(str(exc), 1)
 
@@ -88,7 +94,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
     if resume_dir:
         if recipe or overrides:
             raise KsslError("--resume continues a run with its own recipe.yaml: do not pass RECIPE or --set with it.")
-        loaded = _run_recipe(resume_dir)
+        loaded = _run_recipe(resume_dir, needs=(), option="--resume")
         select_backend(backend, loaded)
         from kssl.training import resume
 
@@ -144,7 +150,7 @@ def eval_(run_dir, backend):
 @_backend
 def embed(run_dir, input_path, output, batch_size, overwrite, backend):
     """Features of INPUT (an image folder, an .npz/.npy file, or .txt text) from RUN_DIR's trained encoder, written as .npy with ids."""
-    select_backend(backend, _run_recipe(run_dir))
+    select_backend(backend, _run_recipe(run_dir, then="embed"))
     from kssl.embedding_export import export_embeddings
 
     click.echo(str(export_embeddings(run_dir, input_path, output, batch_size=batch_size, overwrite=overwrite)))
@@ -160,7 +166,7 @@ def embed(run_dir, input_path, output, batch_size, overwrite, backend):
 @_backend
 def finetune(run_dir, overrides, labels_per_class, label_fraction, epochs, output_dir, backend):
     """Fine-tune RUN_DIR's encoder into a classifier on its labeled dataset; print the new run directory (classifier.keras)."""
-    select_backend(backend, _run_recipe(run_dir))
+    select_backend(backend, _run_recipe(run_dir, needs=("model.keras", "encoder.keras"), then="fine-tune"))
     from kssl.finetune_run import finetune as finetune_run
 
     overrides = [*overrides, *([("epochs", epochs)] if epochs is not None else [])]
@@ -211,12 +217,12 @@ def zoo():
 @_backend
 def fill_mask(run_dir, text, top_k, backend):
     """Print the top-k tokens for each [MASK] in TEXT, predicted by RUN_DIR's masked-LM model."""
-    select_backend(backend, _run_recipe(run_dir))
+    if "[MASK]" not in text:
+        raise KsslError(f'TEXT must contain at least one [MASK], e.g. "the [MASK] of the file"; got {text!r}.')
+    select_backend(backend, _run_recipe(run_dir, then="fill in masks"))
     from kssl.text.fill_mask import fill_mask as predict
     from kssl.text.fill_mask import format_predictions, load_masked_lm
 
-    if "[MASK]" not in text:
-        raise KsslError(f'TEXT must contain at least one [MASK], e.g. "the [MASK] of the file"; got {text!r}.')
     click.echo(format_predictions(predict(load_masked_lm(run_dir), text, top_k)))
 
 

@@ -225,7 +225,8 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
     atomic_save_model(model, run_dir / "model.keras")
     atomic_save_model(model.encoder, run_dir / "encoder.keras")
     model.write_artifacts(run_dir, data)
-    metrics = evaluate_with_baseline(run_dir, recipe, model, data, evaluators, step=epochs) if evaluators else {}
+    timings: dict = {}
+    metrics = evaluate_with_baseline(run_dir, recipe, model, data, evaluators, step=epochs, timings=timings) if evaluators else {}
     losses = history.history.get("loss") or []
     final_loss = float(losses[-1]) if losses else _last_logged_loss(run_dir / "history.csv")  # no epoch left: the log's
     summary = {
@@ -236,6 +237,8 @@ def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initia
         "seed": recipe["seed"],
         "train_samples": int(len(data.x_train)),
         "train_seconds_this_session": round(seconds, 2),
+        "eval_seconds": timings.get("eval_seconds", 0.0),
+        "eval_seconds_by_evaluator": timings.get("eval_seconds_by_evaluator", {}),
         "final_loss": final_loss,
         "metrics": metrics,
     }

@@ -82,7 +82,7 @@ def test_set_on_missing_path_and_unknown_backend(run, tiny_recipe, write_recipe)
 def test_validate_ok_with_set(run, tiny_recipe, write_recipe):
     result = run("validate", write_recipe(tiny_recipe), "--set", "pretext.temperature=0.5")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: tiny-simclr")
+    assert result.stdout.startswith("ok: tiny-simclr")
 
 
 def test_validate_zoo_name(run):
@@ -115,10 +115,11 @@ def test_train_end_to_end_then_eval_and_resume_guard(run, tiny_recipe, write_rec
     for key in ("knn_accuracy", "linear_probe_accuracy", "random_init.knn_accuracy", "random_init.linear_probe_accuracy"):
         assert 0.0 <= summary["metrics"][key] <= 1.0
     assert summary["epochs"] == 1 and summary["epochs_run"] == 1 and summary["backend"] == "tensorflow"
+    assert summary["eval_seconds"] > 0 and set(summary["eval_seconds_by_evaluator"]) == {"knn", "linear_probe"}
 
     result = run("eval", run_dir)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["knn_accuracy"] == pytest.approx(summary["metrics"]["knn_accuracy"], abs=1e-6)
+    assert json.loads(result.stdout)["knn_accuracy"] == pytest.approx(summary["metrics"]["knn_accuracy"], abs=1e-6)
 
     _assert_bad_input(run("train", "--resume", run_dir), "already finished")
     # a second run never reuses the first one's directory
@@ -128,6 +129,23 @@ def test_train_end_to_end_then_eval_and_resume_guard(run, tiny_recipe, write_rec
 
 def test_eval_of_non_run_dir(run, tmp_path):
     _assert_bad_input(run("eval", tmp_path), "not a kssl run directory")
+
+
+def test_eval_of_a_damaged_model_file_is_one_paragraph(run, tiny_recipe, tmp_path):
+    import zipfile
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(tiny_recipe), encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "whole.keras", "w") as archive:  # a .keras is a zip: cut one in half
+        archive.writestr("config.json", json.dumps({"class_name": "Functional", "config": {}}) * 50)
+        archive.writestr("model.weights.h5", b"\0" * 4096)
+    whole = (tmp_path / "whole.keras").read_bytes()
+    (run_dir / "model.keras").write_bytes(whole[: len(whole) // 2])
+    result = run("eval", run_dir)
+    _assert_bad_input(result, "model.keras")
+    assert result.output.count("Error:") == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert sorted(p.name for p in run_dir.iterdir()) == ["model.keras", "recipe.yaml"]  # nothing written
 
 
 @pytest.mark.parametrize(

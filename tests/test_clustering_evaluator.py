@@ -131,6 +131,30 @@ def test_tsne_map_on_a_small_set():
     assert project_2d(x[:2], "tsne").shape == (2, 2)
 
 
+def test_embedding_map_legends_name_the_classes_and_keep_one_colour_per_class():
+    from kssl.eval.cluster_plots import legend_entries, panel_legends
+
+    labels = np.array([0, 0, 1, 1, 2, 2, 2])
+    clusters = np.array([2, 2, 0, 0, 1, 1, 3])  # cluster 2 is class 0, 0 is 1, 1 is 2; cluster 3 matches nothing
+    colours, cluster_names, label_names = panel_legends(clusters, labels, ["zero", "one", "two"])
+    assert colours == {2: 0, 0: 1, 1: 2, 3: 3}
+    assert legend_entries(labels, None, label_names) == [("zero", 0), ("one", 1), ("two", 2)]
+    assert legend_entries(clusters, colours, cluster_names) == [("c2: zero", 0), ("c0: one", 1), ("c1: two", 2), ("c3", 3)]
+    _, _, by_id = panel_legends(clusters, labels)  # no class names: the ids
+    assert legend_entries(labels, None, by_id) == [("0", 0), ("1", 1), ("2", 2)]
+
+
+def test_embedding_map_draws_a_class_in_one_colour_in_both_panels():
+    from kssl.eval.cluster_plots import PALETTE, embedding_map_image
+
+    points = np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0], [1.1, 1.0]])
+    image = np.asarray(embedding_map_image(points, clusters=[1, 1, 0, 0], labels=[0, 0, 1, 1], method="pca", class_names=["a", "b"]))
+    half = image.shape[1] // 2
+    for panel in (image[:, :half], image[:, half:]):
+        colours = {tuple(p) for p in panel.reshape(-1, 3).tolist()}
+        assert set(PALETTE[:2]) <= colours and not set(PALETTE[2:]) & colours
+
+
 def test_components_are_registered():
     from kssl.plugins import get_registry
 

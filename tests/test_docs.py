@@ -44,3 +44,12 @@ def test_recipe_sections_and_train_keys_are_documented():
     text = (DOCS / "recipes.md").read_text(encoding="utf-8")
     for key in (*TOP_LEVEL, *(f"train.{k}" for k in TRAIN_DEFAULTS)):
         assert f"`{key}`" in text, f"docs/recipes.md does not mention `{key}`"
+
+
+def test_the_train_table_gives_the_real_defaults():
+    import yaml
+
+    rows = dict(re.findall(r"^\| `train\.(\w+)` \| ([^|]*) \|", (DOCS / "recipes.md").read_text(encoding="utf-8"), flags=re.M))
+    assert set(rows) == set(TRAIN_DEFAULTS)
+    for key, default in TRAIN_DEFAULTS.items():
+        assert yaml.safe_load(rows[key]) == default, f"docs/recipes.md: train.{key} defaults to {default!r}, the table says {rows[key].strip()}"

@@ -76,6 +76,20 @@ def test_evaluator_is_reproducible_and_needs_no_labels():
     assert ELBOEvaluator(split="train").evaluate(model, DataSplits(x))["kl"] >= 0
 
 
+def test_the_random_init_baseline_is_scored_without_the_importance_weighted_bound():
+    model = _flat_vae("bernoulli")
+    x = (np.random.default_rng(4).uniform(size=(10, 3)) > 0.5).astype("float32")
+    data = DataSplits(x, x_test=x)
+    evaluator = ELBOEvaluator(num_samples=2, importance_samples=8, batch_size=4, seed=3)
+    baseline = evaluator.for_baseline()
+    assert baseline.get_config() == {**evaluator.get_config(), "importance_samples": 0}
+    full, cheap = evaluator.evaluate(model, data), baseline.evaluate(model, data)
+    assert set(full) - set(cheap) == {"iw_nll"}
+    assert cheap == {k: full[k] for k in cheap}  # the same draws: the same ELBO
+    plain = ELBOEvaluator()
+    assert plain.for_baseline() is plain
+
+
 def test_active_units_counts_dimensions_that_vary():
     rng = np.random.default_rng(0)
     means = np.stack([rng.normal(size=100), np.full(100, 3.0), 0.05 * rng.normal(size=100), 0.5 * rng.normal(size=100)], axis=1)

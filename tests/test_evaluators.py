@@ -211,7 +211,8 @@ def _simclr():
 
     from kssl.pretext.simclr import SimCLR
 
-    return SimCLR(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), projection_dim=2, projection_hidden_dims=[4])
+    encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    return SimCLR(encoder, keras.layers.GaussianNoise(0.1), projection_dim=2, projection_hidden_dims=[4])  # SimCLR needs an augmenter
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,58 @@ def test_check_model_rejects_another_pretext_task_and_says_what_to_do(evaluator,
 @pytest.mark.parametrize("evaluator", [KNNEvaluator(), LinearProbeEvaluator()], ids=["knn", "linear_probe"])
 def test_feature_evaluators_accept_any_pretext_task(evaluator):
     assert evaluator.check_model(_simclr()) is None
+
+
+# -- progress and timing of a run's evaluation ---------------------------------------------------
+
+
+class _Clock:
+    """A perf_counter that advances 1.5 s per reading: every timed block takes exactly 1.5 s."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.5
+        return self.now
+
+
+class _Costly(KNNEvaluator):
+    """kNN whose random-init baseline is scored by a cheaper evaluator (as the ELBO drops iw_nll)."""
+
+    name = "costly"
+    scored_with_k = []
+
+    def for_baseline(self):
+        return _Costly(k=1)
+
+    def evaluate(self, model, data, features=None):
+        self.scored_with_k.append(self.k)
+        return super().evaluate(model, data, features)
+
+
+def test_evaluation_says_each_evaluator_and_records_its_seconds(monkeypatch, capsys, tmp_path):
+    import kssl.evaluation
+    import kssl.viz.tensorboard
+
+    x, y = _blobs(n=60)
+    data, model = _splits(x, y, 40), FakePretext()
+    monkeypatch.setattr(kssl.evaluation.time, "perf_counter", _Clock())
+    monkeypatch.setattr(kssl.evaluation, "load_baseline", lambda run_dir, recipe, data: model)
+    monkeypatch.setattr(kssl.viz.tensorboard, "log_scalars", lambda *args, **kwargs: None)
+    evaluators, timings = [KNNEvaluator(k=3), _Costly(k=3)], {}
+    metrics = kssl.evaluation.evaluate_with_baseline(tmp_path, {}, model, data, evaluators, step=1, timings=timings)
+    err = capsys.readouterr().err
+    for line in (
+        "kssl: evaluator 1/2 knn (trained) ...",
+        "kssl: evaluator 1/2 knn (trained): done in 1.5 s",
+        "kssl: evaluator 2/2 costly (trained): done in 1.5 s",
+        "kssl: evaluator 2/2 costly (random init): done in 1.5 s",
+    ):
+        assert line in err.splitlines(), err
+    # each evaluator ran twice (trained, random init): 1.5 s each; the artefacts block and the whole take clock readings too
+    assert timings["eval_seconds_by_evaluator"] == {"knn": 3.0, "costly": 3.0}
+    assert timings["eval_seconds"] > sum(timings["eval_seconds_by_evaluator"].values())
+    assert _Costly.scored_with_k == [3, 1]  # the random-init model was scored by for_baseline()'s evaluator
+    assert metrics["knn_accuracy"] == pytest.approx(KNNEvaluator(k=3).evaluate(model, data)["knn_accuracy"])
+    assert metrics["random_init.knn_accuracy"] == pytest.approx(KNNEvaluator(k=1).evaluate(model, data)["knn_accuracy"])

@@ -41,4 +41,4 @@ def test_bad_recipes_exit_2_naming_the_key_and_write_nothing(tiny_recipe, write_
 def test_a_good_moco_v2_recipe_validates(tiny_recipe, write_recipe):
     tiny_recipe["pretext"] = {"type": "moco_v2", "queue_size": 128, **SMALL}
     result = _run("validate", write_recipe(tiny_recipe))
-    assert result.exit_code == 0 and result.output.startswith("ok: tiny-simclr"), result.output
+    assert result.exit_code == 0 and result.stdout.startswith("ok: tiny-simclr"), result.output

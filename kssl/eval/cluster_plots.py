@@ -109,11 +109,23 @@ def project_2d(features, method: str = "tsne", seed: int = 0) -> np.ndarray:
     return PCA(2, random_state=seed).fit_transform(features)
 
 
-def scatter_panel(points, colour_ids, title: str, size: int = 360, colours: dict | None = None):
+def legend_entries(ids, colours: dict | None = None, names: dict | None = None) -> list[tuple[str, int]]:
+    """``(text, palette index)`` of each id present in ``ids``, in palette order (the same order in every panel).
+
+    ``colours`` maps an id to its palette index (default: the id itself); ``names`` maps an
+    id to its legend text (default: the id).
+    """
+    colours, names = colours or {}, names or {}
+    present = sorted(set(np.asarray(ids, int).tolist()), key=lambda c: (colours.get(c, c), c))
+    return [(str(names.get(c, c)), colours.get(c, c)) for c in present]
+
+
+def scatter_panel(points, colour_ids, title: str, size: int = 360, colours: dict | None = None, names: dict | None = None):
     """One square scatter plot of 2-D ``points`` coloured by integer ids, with a legend strip.
 
-    ``colours`` optionally maps an id to a palette index (so matched clusters
-    can share their class's colour); by default an id is its own index.
+    ``colours`` optionally maps an id to a palette index (so matched clusters can share
+    their class's colour); by default an id is its own index. ``names`` maps an id to its
+    legend text (a class name); by default the id.
     """
     from PIL import Image, ImageDraw
 
@@ -130,51 +142,72 @@ def scatter_panel(points, colour_ids, title: str, size: int = 360, colours: dict
     draw.rectangle([pad - 4, top + pad - 4, size - pad + 3, top + size - pad + 3], outline=(200, 200, 200))
     colours = colours or {}
 
-    def colour_of(c):
-        return PALETTE[colours.get(c, c) % len(PALETTE)]
-
     for (px, py), c in zip(xy, ids):
-        colour = colour_of(c)
+        colour = PALETTE[colours.get(c, c) % len(PALETTE)]
         py = top + (size - py)
         draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
     x = pad
-    present = sorted(set(ids.tolist()))
-    for n, c in enumerate(present):
-        step = 14 + _text_size(draw, str(c), font)[0] + 6
-        if x + step > size - 50 and n < len(present) - 1:
-            draw.text((x, size + top + 4), f"+{len(present) - n} more", fill="black", font=font)
+    entries = legend_entries(ids, colours, names)
+    for n, (text, index) in enumerate(entries):
+        step = 14 + _text_size(draw, text, font)[0] + 6
+        if x + step > size - 50 and n < len(entries) - 1:
+            draw.text((x, size + top + 4), f"+{len(entries) - n} more", fill="black", font=font)
             break
-        draw.rectangle([x, size + top + 6, x + 8, size + top + 14], fill=colour_of(c))
-        draw.text((x + 10, size + top + 4), str(c), fill="black", font=font)
+        draw.rectangle([x, size + top + 6, x + 8, size + top + 14], fill=PALETTE[index % len(PALETTE)])
+        draw.text((x + 10, size + top + 4), text, fill="black", font=font)
         x += step
     return image
 
 
-def embedding_map_image(points, clusters, labels=None, method: str = "tsne"):
+def cluster_colours(clusters, labels) -> dict[int, int]:
+    """Palette index of each cluster: the index of the class it is matched to (Hungarian), then spare indices after the classes."""
+    from kssl.eval.cluster_metrics import cluster_to_class
+
+    clusters, labels = np.asarray(clusters, int), np.asarray(labels, int)
+    matched = cluster_to_class(labels, clusters)
+    spare = int(labels.max()) + 1
+    colours = {}
+    for c in sorted(set(clusters.tolist())):
+        if c in matched:
+            colours[c] = matched[c]
+        else:
+            colours[c], spare = spare, spare + 1
+    return colours
+
+
+def panel_legends(clusters, labels=None, class_names=None) -> tuple[dict, dict | None, dict | None]:
+    """``(cluster colours, cluster names, class names)`` of the two panels of :func:`embedding_map_image`.
+
+    Every class keeps one colour, its id's, in both panels; a cluster takes the colour of
+    the class it is matched to and is named after it (``c3: seven``), an unmatched cluster
+    a spare colour and its id alone (``c9``). Classes are named by ``class_names``
+    (e.g. the digits' ``'0'`` .. ``'9'``), else by their ids.
+    """
+    clusters = np.asarray(clusters, int)
+    if labels is None:
+        return {}, {c: f"c{c}" for c in set(clusters.tolist())}, None
+    labels = np.asarray(labels, int)
+    names = list(class_names) if class_names is not None else []
+    label_names = {y: str(names[y]) if y < len(names) else str(y) for y in range(int(labels.max()) + 1)}
+    colours = cluster_colours(clusters, labels)
+    cluster_names = {c: f"c{c}: {label_names[colours[c]]}" if colours[c] in label_names else f"c{c}" for c in colours}
+    return colours, cluster_names, label_names
+
+
+def embedding_map_image(points, clusters, labels=None, method: str = "tsne", class_names=None):
     """Side-by-side scatter plots: the embedding coloured by cluster (and by true label).
 
-    With labels, each cluster is drawn in the colour of the class it is matched
-    to (Hungarian matching), so the two panels can be compared at a glance.
+    With labels, each class has one colour in both panels and each cluster is drawn in
+    the colour of the class it is matched to (Hungarian matching), so the two panels can
+    be compared at a glance; the legends name the classes (``class_names``, see
+    :func:`panel_legends`).
     """
     from PIL import Image
 
-    clusters = np.asarray(clusters, int)
-    colours = None
+    colours, cluster_names, label_names = panel_legends(clusters, labels, class_names)
+    panels = [scatter_panel(points, clusters, f"{method} of the embedding, coloured by cluster", colours=colours, names=cluster_names)]
     if labels is not None:
-        from kssl.eval.cluster_metrics import cluster_to_class
-
-        labels = np.asarray(labels, int)
-        matched = cluster_to_class(labels, clusters)
-        spare = int(labels.max()) + 1
-        colours = {}
-        for c in sorted(set(clusters.tolist())):
-            if c in matched:
-                colours[c] = matched[c]
-            else:
-                colours[c], spare = spare, spare + 1
-    panels = [scatter_panel(points, clusters, f"{method} of the embedding, coloured by cluster", colours=colours)]
-    if labels is not None:
-        panels.append(scatter_panel(points, labels, f"{method} of the embedding, coloured by label"))
+        panels.append(scatter_panel(points, labels, f"{method} of the embedding, coloured by label", names=label_names))
     width = sum(p.width for p in panels)
     image = Image.new("RGB", (width, panels[0].height), "white")
     x = 0

@@ -24,6 +24,13 @@ class ELBOEvaluator(Evaluator):
     negative importance-weighted bound of Burda et al. with K samples (tighter
     than ``neg_elbo``; K = 1 equals it in expectation). Labels are not needed.
 
+    Cost: ``iw_nll`` decodes every sample of the split K times, so with K = 64 it
+    costs about 64 times the ELBO. The run's random-init baseline is therefore
+    scored without it (:meth:`for_baseline`): ``random_init.neg_elbo`` and its parts
+    already show how far training moved, and the importance-weighted bound of
+    untrained weights would take most of the evaluation time and tell nothing more.
+    ``kssl eval`` and :func:`kssl.evaluation.evaluate` on any model still report it.
+
     The model must be a ``vae`` pretext model (:class:`kssl.pretext.vae.VAE`): the
     scores come from its ``elbo_terms``, ``encode`` and ``log_likelihood``.
 
@@ -53,6 +60,10 @@ class ELBOEvaluator(Evaluator):
             "batch_size": self.batch_size,
             "seed": self.seed,
         }
+
+    def for_baseline(self) -> ELBOEvaluator:
+        """This evaluator without the importance-weighted bound (see the class docstring)."""
+        return ELBOEvaluator(**{**self.get_config(), "importance_samples": 0}) if self.importance_samples else self
 
     def _data(self, data):
         x = data.x_test if self.split == "test" else data.x_train

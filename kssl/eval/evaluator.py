@@ -21,6 +21,8 @@ class Evaluator:
     - :meth:`write_artifacts`: pictures or files written into the run directory.
     - ``scores_baseline``: False for an evaluator that trains its own from-scratch
       baseline (label efficiency), so the run does not score the random-init model again.
+    - :meth:`for_baseline`: the evaluator that scores the random-init model, when a
+      cheaper one tells as much about untrained weights (the ELBO without ``iw_nll``).
 
     Features come from a :class:`~kssl.eval.feature_cache.FeatureCache` that the run
     owns and passes as ``features``: kNN, linear probe and clustering then embed each
@@ -40,6 +42,14 @@ class Evaluator:
 
     def check_data(self, data) -> None:
         """Raise :class:`kssl.KsslError` if ``data`` (a :class:`kssl.data.splits.DataSplits`) cannot be scored. Default: any."""
+
+    def for_baseline(self) -> Evaluator:
+        """The evaluator that scores the run's random-init model (its ``random_init.*`` metrics). Default: this one.
+
+        Override it to leave out a part that costs much and says little about untrained
+        weights; the run's evaluation then stays proportionate to what it reports.
+        """
+        return self
 
     def write_artifacts(self, run_dir, model, data, features=None) -> list:
         """Write pictures or files into ``run_dir``; returns their paths. Default: none."""

@@ -31,12 +31,17 @@ def _configure_precision(recipe: dict) -> None:
     keras.mixed_precision.set_global_policy(recipe["train"]["precision"])
 
 
+def steps_total(recipe: dict, data) -> int:
+    """The optimizer steps of the whole run: epochs x steps per epoch (one pass over ``data`` unless the recipe sets it)."""
+    train = recipe["train"]
+    steps = train["steps_per_epoch"] or max(1, math.ceil(len(data.x_train) / data.batch_size))
+    return steps * train["epochs"]
+
+
 def _compile(model, recipe: dict, data, jit_compile: bool) -> None:
     from kssl.optimizers import optimizer_from_recipe
 
-    train = recipe["train"]
-    steps = train["steps_per_epoch"] or max(1, math.ceil(len(data.x_train) / data.batch_size))
-    optimizer = optimizer_from_recipe(recipe["optimizer"], steps_total=steps * train["epochs"])
+    optimizer = optimizer_from_recipe(recipe["optimizer"], steps_total=steps_total(recipe, data))
     model.compile(optimizer=optimizer, jit_compile=jit_compile)
 
 

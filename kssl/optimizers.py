@@ -69,6 +69,29 @@ def optimizer_from_recipe(spec: dict, steps_total: int | None = None):
     return call_factory(make_optimizer, spec, "optimizer", "the optimizer")
 
 
+def stretch_schedule(optimizer, spec: dict, steps_total: int) -> tuple[int, int] | None:
+    """Fit a restored optimizer's cosine schedule to a run that now has ``steps_total`` steps.
+
+    A checkpoint keeps the decay length of the run it came from, so a run resumed with a raised
+    ``--epochs`` would train its extra epochs at learning rate 0. When the recipe's ``spec`` has a
+    cosine schedule whose ``decay_steps`` kssl filled in, the decay is set to span the new total
+    (the rate then continues on the longer curve from the optimizer's current step). Returns
+    ``(old, new)`` decay steps when it changed anything, else None.
+    """
+    import keras
+
+    if spec.get("schedule") != "cosine" or spec.get("decay_steps") is not None:
+        return None
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # a mixed-precision LossScaleOptimizer's own optimizer
+    schedule = inner._learning_rate  # Keras has no public getter for the schedule object (learning_rate evaluates it)
+    decay = max(1, int(steps_total) - int(spec.get("warmup_steps", 0) or 0))
+    if not isinstance(schedule, keras.optimizers.schedules.CosineDecay) or schedule.decay_steps == decay:
+        return None
+    old = int(schedule.decay_steps)
+    inner.learning_rate = keras.optimizers.schedules.CosineDecay.from_config({**schedule.get_config(), "decay_steps": decay})
+    return old, decay
+
+
 def restart_optimizer(optimizer) -> None:
     """Zero an optimizer's step count and moment estimates, keeping its learning rate.
 

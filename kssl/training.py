@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kssl.builder import build_all, build_inputs, build_model, check_evaluators
+from kssl.builder import build_all, build_inputs, build_model, check_evaluators, steps_total
 from kssl.callbacks import DAMAGED_PREFIX, EpochCheckpoint, EpochHistory, EpochTensorBoard, NonFiniteLossStop, checkpoints, latest_checkpoint, trim_history
 from kssl.data.batches import ShuffledBatches
 from kssl.data.epoch_steps import with_epoch_steps
@@ -21,6 +21,7 @@ from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
 from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
 from kssl.monitors.from_recipe import monitor_callbacks
+from kssl.optimizers import stretch_schedule
 from kssl.recipe import dump_recipe, load_recipe
 from kssl.run_dir import (
     DiskFullError,
@@ -144,6 +145,9 @@ def resume(run_dir, epochs: int | None = None, recipe: dict | None = None) -> Pa
             with placement.scope():  # the strategy the run trains under
                 model = load_model(path)
                 placement.prepare(model)
+            stretched = stretch_schedule(model.optimizer, recipe["optimizer"], steps_total(recipe, data))
+            if stretched:
+                say(f"learning-rate schedule: cosine decay over {stretched[1]} steps instead of {stretched[0]} (train.epochs changed)")
         check_evaluators(evaluators, model)
         trim_history(run_dir / "history.csv", initial_epoch)  # rows logged after the checkpoint are trained again
         atomic_write_text(recipe_path, dump_recipe(recipe))  # records a raised --epochs

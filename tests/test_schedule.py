@@ -62,3 +62,19 @@ def test_a_resumed_run_continues_the_schedule_where_it_stopped(tmp_path, monkeyp
     [start] = seen
     assert start["iterations"] == 2 * STEPS
     assert start["learning_rate"] == pytest.approx(cosine_with_warmup(2 * STEPS, 0.01, 2, 3 * STEPS - 2), rel=1e-5)
+
+
+def test_raising_epochs_on_resume_stretches_the_decay_instead_of_training_at_zero(tmp_path, monkeypatch):
+    """A checkpoint's cosine decays over the run it was planned for; resumed with more epochs, the extra ones must
+    not train at learning rate 0: the decay is refitted to the new total and the rate follows the longer curve."""
+    from kssl.training import resume, train
+
+    recipe = tiny_mlp(epochs=2, optimizer={"type": "adam", "learning_rate": 0.01, "schedule": "cosine", "warmup_steps": 2})
+    run_dir = train(recipe, output_dir=tmp_path)
+    seen = spy_on_fit(monkeypatch)
+    resume(run_dir, epochs=4)
+    [start] = seen
+    assert start["iterations"] == 2 * STEPS
+    # at step 8 the old 2-epoch decay had reached 0; the 4-epoch curve is half-way down
+    assert start["learning_rate"] == pytest.approx(cosine_with_warmup(2 * STEPS, 0.01, 2, 4 * STEPS - 2), rel=1e-5)
+    assert start["learning_rate"] > 0.004

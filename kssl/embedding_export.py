@@ -13,6 +13,7 @@ from kssl.checks import check_int
 from kssl.embedding_inputs import TEXT, EmbeddingInputs, check_exists, read_inputs
 from kssl.errors import KsslError
 from kssl.evaluation import say
+from kssl.finished_run import check_run_dir
 from kssl.recipe import load_recipe
 from kssl.run_dir import DiskFullError, atomic_write_text, check_writable_dir, is_disk_full
 from kssl.saving import load_model
@@ -42,8 +43,8 @@ def export_embeddings(run_dir, input, output, batch_size: int | None = None, ove
     the model cannot take (wrong kind, wrong per-sample shape, NaN/Inf values, empty), raises
     :class:`kssl.KsslError` before anything is written. Returns the path of the ``.npy`` file.
     """
-    run_dir = Path(run_dir)
-    recipe = _finished_run(run_dir)
+    run_dir = check_run_dir(run_dir, then="embed")
+    recipe = load_recipe(run_dir / "recipe.yaml")
     npy, ids_path = _output_paths(output, overwrite)
     batch_size = check_int("batch_size", batch_size, low=1) if batch_size is not None else _default_batch_size(recipe)
     check_exists(input)  # before the model is loaded
@@ -53,15 +54,6 @@ def export_embeddings(run_dir, input, output, batch_size: int | None = None, ove
     dim = _write(model, inputs, npy, ids_path, batch_size)
     say(f"wrote {len(inputs)} x {dim} float32 features to {npy} and their ids to {ids_path}")
     return npy
-
-
-def _finished_run(run_dir: Path) -> dict:
-    """The recipe of a finished run (recipe.yaml and model.keras present), or the error that says what is missing."""
-    if not (run_dir / "recipe.yaml").is_file():
-        raise KsslError(f"{str(run_dir)!r}: not a kssl run directory (no recipe.yaml). Give the folder `kssl train` printed.")
-    if not (run_dir / "model.keras").is_file():
-        raise KsslError(f"{str(run_dir)!r}: has no model.keras: the run did not finish. Resume it with `kssl train --resume {run_dir}`, then embed.")
-    return load_recipe(run_dir / "recipe.yaml")
 
 
 def _output_paths(output, overwrite: bool) -> tuple[Path, Path]:

@@ -15,11 +15,11 @@ import yaml
 from kssl.builder import build_inputs
 from kssl.callbacks import EpochTensorBoard, NonFiniteLossStop
 from kssl.checks import check_int, check_number
-from kssl.embedding_export import _finished_run
 from kssl.errors import KsslError, TrainingError, did_you_mean
 from kssl.eval.label_budget import LabelBudget
 from kssl.evaluation import say
-from kssl.recipe import parse_override
+from kssl.finished_run import check_run_dir
+from kssl.recipe import load_recipe, parse_override
 from kssl.run_dir import atomic_save_model, atomic_write_json, atomic_write_text, check_writable_dir, new_run_dir
 from kssl.saving import load_model
 from kssl.transfer.fine_tuning import FineTuner, accuracy, check_fine_tune_options
@@ -57,10 +57,8 @@ def finetune(run_dir, overrides=(), labels_per_class: int | None = None, label_f
     :class:`kssl.KsslError` and writes nothing; a training failure removes the new directory.
     Returns its path.
     """
-    run_dir = Path(run_dir)
-    recipe = _finished_run(run_dir)
-    if not (run_dir / "encoder.keras").is_file():
-        raise KsslError(f"{str(run_dir)!r}: has no encoder.keras: the run did not finish. Resume it with `kssl train --resume {run_dir}`, then fine-tune.")
+    run_dir = check_run_dir(run_dir, needs=("model.keras", "encoder.keras"), then="fine-tune")
+    recipe = load_recipe(run_dir / "recipe.yaml")
     settings = finetune_settings(overrides)
     budget = _budget(labels_per_class, label_fraction)
     check_writable_dir(output_dir, "--output-dir")  # before the encoder and data are loaded

@@ -20,6 +20,7 @@ from kssl.data.epoch_steps import with_epoch_steps
 from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
 from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
+from kssl.finished_run import check_run_dir
 from kssl.monitors.from_recipe import monitor_callbacks
 from kssl.optimizers import stretch_schedule
 from kssl.recipe import dump_recipe, load_recipe
@@ -121,10 +122,8 @@ def train(source, overrides=(), output_dir="runs", epochs: int | None = None) ->
 
 def resume(run_dir, epochs: int | None = None, recipe: dict | None = None) -> Path:
     """Continue an interrupted run from its newest checkpoint (``recipe``: its recipe.yaml, if already loaded)."""
-    run_dir = Path(run_dir)
+    run_dir = check_run_dir(run_dir, needs=(), option="--resume")
     recipe_path = run_dir / "recipe.yaml"
-    if not recipe_path.is_file():
-        raise KsslError(f"--resume {str(run_dir)!r}: not a kssl run directory (no recipe.yaml). Give the folder `kssl train` printed.")
     overrides = [("train.epochs", epochs)] if epochs is not None else []
     recipe = load_recipe(recipe if recipe is not None else recipe_path, overrides)
     if recipe.get("backend") and recipe["backend"] != _backend():

@@ -57,12 +57,16 @@ def mirror_views(x, n):
 class MirrorViewsSimCLR(SimCLR):
     """SimCLR whose two views are the image and its mirror image (deterministic)."""
 
+    needs_augmenter = False  # the views are made here, not by an augmenter
+
     def views(self, x, n=2, training=False):
         return mirror_views(x, n)
 
 
 class MirrorViewsSwAV(SwAV):
     """SwAV whose two global views are the image and its mirror image (deterministic)."""
+
+    needs_augmenter = False  # the views are made here, not by an augmenter
 
     def multi_crop(self, x, training=False):
         return mirror_views(x, 2)

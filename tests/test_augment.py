@@ -288,5 +288,6 @@ JAX_CHECK = textwrap.dedent(
 ) + augmenter_fit_script('SimCLRAugment(seed=0, name="aug")', channels=3)
 
 
+@pytest.mark.slow
 def test_jitted_on_jax_in_a_subprocess():
     run_on_jax(JAX_CHECK)

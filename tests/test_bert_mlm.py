@@ -125,6 +125,7 @@ def test_masked_lm_loss_matches_numpy_and_ignores_unmasked_positions():
 
 
 # -- training, features, saving ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_one_epoch_on_raw_strings_trains_and_round_trips(trained, tmp_path):
     import keras
 
@@ -331,6 +332,7 @@ def zoo_run(tmp_path_factory):
     return smoke_test_recipe("bert_mlm", ["data.limit=32"], output_dir=tmp_path_factory.mktemp("runs"))
 
 
+@pytest.mark.slow
 def test_zoo_recipe_trains_one_step_and_writes_its_vocabulary(zoo_run):
     run_dir, metrics = zoo_run
     scores = metrics["metrics"]
@@ -373,6 +375,7 @@ def test_build_gives_a_compiled_model_that_fits_raw_strings():
     assert np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.slow
 def test_the_recipe_trains_on_jax(tmp_path):
     script = textwrap.dedent(
         """

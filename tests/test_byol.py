@@ -112,6 +112,7 @@ def test_without_an_augmenter_is_an_error_naming_augmenter():
         build_component("pretext", BYOL, SMALL, objects={"encoder": tiny_encoder(), "augmenter": None})
 
 
+@pytest.mark.slow
 def test_a_short_fit_on_jax():
     script = """
 import numpy as np, keras

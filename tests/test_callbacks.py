@@ -5,6 +5,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 from jax_subprocess import run_on_jax
 
 # Shared by the in-process (TensorFlow: batch hooks run in step) and the JAX (batch hooks run in worker threads) tests.
@@ -50,6 +51,7 @@ def test_nan_stop_names_the_first_bad_batch_and_skips_the_checkpoint(tmp_path):
     scope["nan_stop_check"](tmp_path)
 
 
+@pytest.mark.slow
 def test_on_jax_steps_run_ahead_and_the_nan_stop_still_names_the_first_bad_batch(tmp_path):
     script = (
         "import numpy as np, keras\nfrom pathlib import Path\n"

@@ -40,11 +40,23 @@ def _run_steps(backend: str, script=STEPS) -> dict:
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-@pytest.fixture(scope="module", params=["tensorflow", "jax"])
+@pytest.fixture(scope="module")
+def tensorflow_steps():
+    return _run_steps("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def jax_steps():
+    pytest.importorskip("jax")
+    return _run_steps("jax")
+
+
+# The JAX subprocess is the slowest part of the fast suite (about 2 minutes of 2 CPU cores): it runs in
+# the slow step (.ci/extra); the fast suite keeps the TensorFlow 2-replica checks.
+@pytest.fixture(params=["tensorflow", pytest.param("jax", marks=pytest.mark.slow)])
 def steps(request):
-    if request.param == "jax":
-        pytest.importorskip("jax")
-    return _run_steps(request.param)
+    """The same checks on both backends; each backend's subprocess runs once per module."""
+    return request.getfixturevalue(f"{request.param}_steps")
 
 
 def _assert_same_step(result: dict):
@@ -77,15 +89,15 @@ def test_strategy_of_the_other_backend_is_a_clear_error(steps):
         assert "mirrored is TensorFlow's" in message and "data_parallel" in message
 
 
-def test_tensorflow_xla_with_replicas_is_a_clear_error(steps):
-    if steps["backend"] != "tensorflow":
-        pytest.skip("TensorFlow only: JAX data_parallel runs with XLA")
-    assert steps["jit_error"].startswith("train.jit_compile:") and "tf.distribute" in steps["jit_error"]
+def test_tensorflow_xla_with_replicas_is_a_clear_error(tensorflow_steps):
+    # TensorFlow only: JAX data_parallel runs with XLA.
+    assert tensorflow_steps["jit_error"].startswith("train.jit_compile:") and "tf.distribute" in tensorflow_steps["jit_error"]
 
 
-def test_jax_uneven_batches_predict_and_bf16(steps):
-    if steps["backend"] != "jax":
-        pytest.skip("JAX only: TensorFlow splits uneven batches itself")
+@pytest.mark.slow
+def test_jax_uneven_batches_predict_and_bf16(jax_steps):
+    # JAX only: TensorFlow splits uneven batches itself.
+    steps = jax_steps
     extra = steps["jax"]
     # 13 samples, batch 4, 2 devices: 4, 4, 4 and the last sample skipped (4+4+4+1 cannot split evenly).
     assert extra["batch_sizes"] == [4, 4, 4] and np.isfinite(extra["uneven_fit_loss"])

@@ -142,6 +142,7 @@ def test_without_an_augmenter_is_an_error_naming_augmenter():
         build_component("pretext", MoCoV2, SMALL, objects={"encoder": tiny_encoder(), "augmenter": None})
 
 
+@pytest.mark.slow
 def test_the_queue_is_updated_inside_the_jitted_step_on_jax():
     script = """
 import numpy as np, keras

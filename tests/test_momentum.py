@@ -155,6 +155,7 @@ def test_target_pairs_is_abstract():
         MomentumPretextTask(tiny_encoder((8, 8, 1)), keras.layers.GaussianNoise(0.1)).target_pairs()
 
 
+@pytest.mark.slow
 def test_the_momentum_update_on_jax_syncs_the_trainer_state():
     # JAX keeps the training state outside the variables between steps: the callback syncs it before the update,
     # and the next step starts from the updated target.

@@ -29,6 +29,7 @@ def _recipe(name):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PRETEXTS))
 def test_a_few_epochs_do_not_collapse_and_keep_knn(name):
     built = build_all(_recipe(name))

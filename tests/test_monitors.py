@@ -196,7 +196,7 @@ def test_the_monitors_leave_keras_async_dispatch_on_and_run_before_the_loggers(t
     monitors = [CollapseMonitor(x), OnlineProbe(x, np.arange(8) % 2, x, np.arange(8) % 2)]
     _, callbacks = _callbacks(tmp_path, resume=False, monitors=monitors)
     names = [type(c).__name__ for c in callbacks]
-    assert names.index("OnlineProbe") < names.index("CSVLogger") < names.index("EpochTensorBoard")
+    assert names.index("OnlineProbe") < names.index("EpochHistory") < names.index("EpochTensorBoard")
     base = keras.callbacks.Callback
     for m in monitors:  # epoch-end hooks only: Keras keeps dispatching steps ahead (on backends that can)
         assert type(m).on_train_batch_end is base.on_train_batch_end and type(m).on_batch_end is base.on_batch_end
@@ -267,6 +267,7 @@ def test_the_recipe_keys_of_each_monitor_are_its_constructor_arguments():
         assert set(MONITOR_KEYS[kind]) == set(inspect.signature(cls.__init__).parameters) - data_arguments, kind
 
 
+@pytest.mark.slow
 def test_on_jax_the_monitors_see_each_epochs_trained_weights():
     script = textwrap.dedent(
         """

@@ -36,7 +36,8 @@ def test_good_builtin_components_pass(tmp_path):
     registry = get_registry()
     check_augmenter(registry.get("augmenter", "simclr"), {"blur_probability": 0.0, "seed": 0}, tmp_path=tmp_path)
     check_encoder(registry.get("encoder", "cnn"), {"filters": [4, 8]}, tmp_path=tmp_path)
-    model = check_pretext(registry.get("pretext", "simclr"), {"projection_dim": 4, "projection_hidden_dims": [8]}, tmp_path=tmp_path)
+    augmenter = registry.get("augmenter", "simclr")(blur_probability=0.0, seed=0)  # SimCLR needs views to compare
+    model = check_pretext(registry.get("pretext", "simclr"), {"projection_dim": 4, "projection_hidden_dims": [8]}, augmenter=augmenter, tmp_path=tmp_path)
     assert model.optimizer.iterations.numpy() == 1
 
 

@@ -113,6 +113,7 @@ def test_fine_tuning_learns_the_digits_from_few_labels(small_digits):
     assert accuracy(tuner.model, d.x_test, d.y_test) > 0.75  # chance is 0.1
 
 
+@pytest.mark.slow
 def test_the_scaled_learning_rate_and_a_reused_fine_tuner_work_on_jax():
     run_on_jax(
         """

@@ -213,7 +213,7 @@ def test_zoo_recipe_trains_one_step_and_writes_pictures(tmp_path):
     run_dir, summary = smoke_test_recipe("vae", SMALL, output_dir=tmp_path, steps=2)
     metrics = summary["metrics"]
     for key in ("neg_elbo", "reconstruction", "kl", "iw_nll", "active_units", "knn_accuracy", "linear_probe_accuracy"):
-        assert key in metrics and f"random_init.{key}" in metrics, key
+        assert key in metrics and (f"random_init.{key}" in metrics) == (key != "iw_nll"), key  # the baseline skips the costly bound
     assert metrics["neg_elbo"] == pytest.approx(metrics["reconstruction"] + metrics["kl"], rel=1e-5)
     assert (run_dir / "reconstructions.png").is_file() and (run_dir / "samples.png").is_file()
 
@@ -271,6 +271,7 @@ def test_an_augmenter_section_is_refused(tmp_path):
     assert result.exit_code == 2 and "augmenter" in result.output and "does not use an augmenter" in result.output
 
 
+@pytest.mark.slow
 def test_vae_trains_and_round_trips_on_jax(tmp_path):
     pytest.importorskip("jax")
     script = textwrap.dedent(f"""

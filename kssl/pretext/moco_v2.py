@@ -102,7 +102,8 @@ class MoCoV2(MomentumPretextTask):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         queries, keys = y_pred[0], y_pred[1]
-        loss = self.contrastive_loss((keys, self.queue), queries)  # against the queue before this step
+        # The queue before this step; a copy, as torch's backward needs the values assign() overwrites in place.
+        loss = self.contrastive_loss((keys, ops.copy(self.queue)), queries)
         if training:
             queue, pointer = enqueue(self.queue, self.queue_pointer, all_gather(keys))
             self.queue.assign(queue)

@@ -12,6 +12,7 @@ import sys
 import click
 
 from kssl import quiet_tensorflow
+from kssl.component_names import check_component_names
 from kssl.errors import KsslError, TrainingError
 from kssl.finished_run import check_run_dir
 from kssl.recipe import BACKENDS, load_recipe
@@ -33,8 +34,12 @@ def _run_recipe(run_dir, needs: tuple[str, ...] = ("model.keras",), then: str = 
     return load_recipe(check_run_dir(run_dir, needs=needs, then=then, option=option) / "recipe.yaml")
 
 
-def select_backend(requested: str | None, recipe: dict | None = None) -> str:
-    """Fix the Keras backend before Keras is imported: --backend, then the recipe's ``backend:``, then $KERAS_BACKEND."""
+def select_backend(requested: str | None, recipe: dict | None = None, import_keras: bool = True) -> str:
+    """Fix the Keras backend before Keras is imported: --backend, then the recipe's ``backend:``, then $KERAS_BACKEND.
+
+    With ``import_keras=False`` only the environment is set (backend, quiet TensorFlow start-up),
+    for whatever imports Keras later (e.g. a plugin's hook).
+    """
     backend = requested or (recipe or {}).get("backend") or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
         from kssl.errors import did_you_mean
@@ -52,12 +57,23 @@ def select_backend(requested: str | None, recipe: dict | None = None) -> str:
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", DEFAULT_TF_LOG_LEVEL)
     quiet_tensorflow.install()  # whenever TensorFlow is imported (by Keras, or by TensorBoard under JAX)
+    if not import_keras:
+        return backend
     try:
         import keras  # noqa: F401
     except ImportError as exc:
         hint = " Install it with `pip install torch==2.13.0`." if backend == "torch" else f" Install the {backend} package."
         raise KsslError(f"the {backend} backend cannot be loaded ({exc}).{hint}") from None
     return backend
+
+
+def _check_names(backend: str | None, recipe: dict) -> None:
+    """The recipe's component types against the registry's names, before Keras is imported (a typo answers at once).
+
+    The backend is fixed first: a third-party plugin's hook may import Keras while the names are listed.
+    """
+    select_backend(backend, recipe, import_keras=False)
+    check_component_names(recipe)
 
 
 class _Group(click.Group):
@@ -103,6 +119,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
         if not recipe:
             raise KsslError("missing RECIPE: give a recipe path or a zoo name, e.g. `kssl train simclr` (see `kssl zoo`).")
         loaded = load_recipe(recipe, overrides)  # read once; a bad recipe fails here, before Keras is imported
+        _check_names(backend, loaded)
         select_backend(backend, loaded)
         from kssl.training import train as train_recipe
 
@@ -117,6 +134,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
 def validate(recipe, overrides, backend):
     """Check RECIPE (keys, components, arguments, data) without training."""
     loaded = load_recipe(recipe, overrides)
+    _check_names(backend, loaded)
     select_backend(backend, loaded)
     from kssl.builder import build_all
 
@@ -176,10 +194,10 @@ def finetune(run_dir, overrides, labels_per_class, label_fraction, epochs, outpu
 @main.command()
 def plugins():
     """Every registered component by kind, with the distribution that provides it."""
-    select_backend(None)
+    select_backend(None, import_keras=False)  # a plugin whose hook imports Keras gets the usual backend, quietly
     from kssl.plugins import get_registry
 
-    registry = get_registry()
+    registry = get_registry(import_components=False)  # names only: no component (nor Keras) is imported
     for kind in registry.kinds:
         entries = [e for e in registry.entries() if e.kind == kind]
         click.echo(f"{kind}s:")
@@ -244,6 +262,6 @@ def new_plugin(name, kind, output_dir):
     select_backend(None)
     from kssl.plugins import get_registry
 
-    root = write_plugin_skeleton(name, output_dir, kind, registry=get_registry())  # refuses a name already registered
+    root = write_plugin_skeleton(name, output_dir, kind, registry=get_registry(import_components=False))  # refuses a name already registered
     click.echo(str(root))
     click.echo(f"next: cd {root} && pip install -e '.[test]' && pytest   (see docs/writing-a-plugin.md)", err=True)

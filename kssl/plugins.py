@@ -20,7 +20,7 @@ from pathlib import Path
 import pluggy
 
 from kssl import hookspecs
-from kssl.registry import BrokenPlugin, Registry
+from kssl.registry import BrokenPlugin, Registry, short_reason
 
 # Built-in components enter through the same hook as third-party plugins.
 BUILTIN_PLUGINS = (
@@ -82,11 +82,6 @@ def plugin_zoo_recipes() -> dict[str, tuple[Path, str]]:
     return recipes
 
 
-def _short_reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def get_plugin_manager(extra_plugins=(), entry_points: bool = True) -> tuple[pluggy.PluginManager, Registry]:
     """Load built-ins, entry points (unless ``entry_points=False``) and ``extra_plugins`` (modules or objects) into a new registry."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -103,7 +98,7 @@ def get_plugin_manager(extra_plugins=(), entry_points: bool = True) -> tuple[plu
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take kssl down
-            registry.broken.append(BrokenPlugin(ep.name, dist, f"failed to import: {_short_reason(exc)}"))
+            registry.broken.append(BrokenPlugin(ep.name, dist, f"failed to import: {short_reason(exc)}"))
             continue
         if getattr(getattr(plugin, "__spec__", None), "_initializing", False):
             # The plugin is still being imported (it imported kssl, whose import loads the
@@ -132,18 +127,26 @@ def get_plugin_manager(extra_plugins=(), entry_points: bool = True) -> tuple[plu
             impl.function(registry=registry)
         except Exception as exc:
             registry._end(ok=False)
-            registry.broken.append(BrokenPlugin(name, dist, f"kssl_register raised {_short_reason(exc)}"))
+            registry.broken.append(BrokenPlugin(name, dist, f"kssl_register raised {short_reason(exc)}"))
         else:
             registry._end(ok=True)
     return pm, registry
 
 
-def get_registry() -> Registry:
-    """The process-wide registry (loaded once, on first use)."""
+def get_registry(import_components: bool = True) -> Registry:
+    """The process-wide registry (loaded once, on first use).
+
+    With ``import_components`` (the default) every lazily registered component is imported
+    too, so that ``keras.models.load_model`` finds their serialisable classes without
+    ``custom_objects``. ``import_components=False`` only lists names, kinds and providers:
+    it imports no built-in component (nor Keras), only the plugins' hook modules.
+    """
     global _REGISTRY
-    if _REGISTRY is not None:
-        return _REGISTRY
-    _, registry = get_plugin_manager()
-    if not registry.incomplete:
-        _REGISTRY = registry
+    registry = _REGISTRY
+    if registry is None:
+        _, registry = get_plugin_manager()
+        if not registry.incomplete:
+            _REGISTRY = registry
+    if import_components:
+        registry.load_all()
     return registry

@@ -51,11 +51,14 @@ def test_bad_input_and_listings_never_import_keras(tiny_recipe, tmp_path):
     (tmp_path / "bad.yaml").write_text("name: x\ndata: {type: digits\n", encoding="utf-8")
     (tmp_path / "wrong-type.yaml").write_text(yaml.safe_dump({**tiny_recipe, "train": {"epochs": "ten"}}), encoding="utf-8")
     (tmp_path / "unknown-key.yaml").write_text(yaml.safe_dump({**tiny_recipe, "colour": "blue"}), encoding="utf-8")
+    (tmp_path / "unknown-type.yaml").write_text(yaml.safe_dump({**tiny_recipe, "pretext": {"type": "simclrr"}}), encoding="utf-8")
     (tmp_path / "not-a-run").mkdir()
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "recipe.yaml").write_text(yaml.safe_dump(tiny_recipe), encoding="utf-8")
     cases = {
+        "validate unknown type": (["validate", "unknown-type.yaml"], 2, "pretext.type: unknown pretext 'simclrr'. Did you mean 'simclr'?"),
+        "train unknown type": (["train", "unknown-type.yaml"], 2, "pretext.type: unknown pretext 'simclrr'. Did you mean 'simclr'?"),
         "train missing": (["train", "missing.yaml"], 2, "no such file"),
         "train malformed": (["train", "bad.yaml"], 2, "malformed YAML"),
         "validate malformed": (["validate", "bad.yaml"], 2, "malformed YAML"),
@@ -68,16 +71,20 @@ def test_bad_input_and_listings_never_import_keras(tiny_recipe, tmp_path):
         "embed no folder": (["embed", "not/a/run", "in", "-o", "out.npy"], 2, "no such run directory"),
         "finetune unfinished": (["finetune", "unfinished"], 2, "has no model.keras"),
         "fill-mask no folder": (["fill-mask", "not/a/run", "a [MASK]"], 2, "no such run directory"),
+        "plugins": (["plugins"], 0, ""),
         "zoo": (["zoo"], 0, ""),
         "help": (["--help"], 0, ""),
     }
-    results = _run_cli_in_fresh_process([args for args, _, _ in cases.values()], tmp_path)
-    for (name, (_, code, fragment)), result in zip(cases.items(), results):
+    results = dict(zip(cases, _run_cli_in_fresh_process([args for args, _, _ in cases.values()], tmp_path)))
+    for name, (_, code, fragment) in cases.items():
+        result = results[name]
         assert result["code"] == code, (name, result)
         assert fragment in result["stderr"].replace("\n", " "), (name, result["stderr"])
         assert "Traceback" not in result["stderr"], name
         assert result["loaded"] == [], f"`kssl {' '.join(result['args'])}` imported {result['loaded']}"
-    assert "simclr" in results[-2]["stdout"]
+    assert "simclr" in results["zoo"]["stdout"]
+    listing = results["plugins"]["stdout"]
+    assert "pretexts:" in listing and "  simclr " in listing and "  knn " in listing, listing  # names, kinds and providers
     assert not (tmp_path / "runs").exists(), "a run directory was written"
 
 
@@ -117,3 +124,23 @@ def test_quiet_stderr_keeps_what_tf_cpp_min_log_level_keeps(capfd, level, kept):
         for text in lines.values():
             os.write(2, text.encode())
     assert capfd.readouterr().err == "".join(lines[name] for name in kept)
+
+
+def test_an_unknown_component_type_is_reported_from_names_alone_before_keras(tiny_recipe):
+    recipe = {**tiny_recipe, "pretext": {"type": "simclrr"}}
+    code = f"""
+import sys
+sys.argv = ["kssl"]  # as the `kssl` script: importing kssl does not load the registry
+from kssl.component_names import check_component_names
+from kssl.errors import RecipeError
+from kssl.recipe import load_recipe
+try:
+    check_component_names(load_recipe({recipe!r}))
+except RecipeError as exc:
+    print("ERROR", exc)
+print("LOADED", sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ERROR pretext.type: unknown pretext 'simclrr'. Did you mean 'simclr'?" in done.stdout, done.stdout
+    assert "LOADED []" in done.stdout, done.stdout

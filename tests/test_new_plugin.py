@@ -70,6 +70,7 @@ def test_the_skeleton_of_each_kind_passes_its_own_tests(kind, tmp_path, monkeypa
     try:
         package = importlib.import_module(f"kssl_{name}")
         _, registry = kssl.plugins.get_plugin_manager([package], entry_points=False)
+        assert registry.entry(kind, name).lazy and f"kssl_{name}.{name}" not in sys.modules  # registered by name, imported on use
         monkeypatch.setattr(kssl.plugins, "_REGISTRY", registry)  # what the installed entry point would add
         component_tests = _import_file(root / "tests" / f"test_{name}.py", f"generated_test_{name}")
         plugin_tests = _import_file(root / "tests" / "test_plugin.py", f"generated_test_plugin_{name}")
@@ -102,7 +103,7 @@ def test_the_command_writes_an_augmenter_by_default(cli, tmp_path):
     result = cli("sharpen")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "kssl-sharpen")
-    assert 'registry.add("augmenter", "sharpen", Sharpen)' in (tmp_path / "kssl-sharpen/src/kssl_sharpen/__init__.py").read_text()
+    assert 'registry.add("augmenter", "sharpen", "kssl_sharpen.sharpen:Sharpen")' in (tmp_path / "kssl-sharpen/src/kssl_sharpen/__init__.py").read_text()
     again = cli("sharpen")
     assert again.exit_code == 2 and "already exists" in again.text
 

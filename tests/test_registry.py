@@ -3,6 +3,8 @@
 Real installed distributions are exercised in tests/test_plugin_distributions.py.
 """
 
+import importlib
+import sys
 import types
 
 import pytest
@@ -126,3 +128,114 @@ def test_entry_point_loading_can_be_disabled(monkeypatch):
     monkeypatch.setenv("KSSL_DISABLE_PLUGINS", "1")
     _, registry = get_plugin_manager()
     assert registry.broken == [] and len(calls) == 1
+
+
+# -- lazy references: "package.module:attribute", imported on first use ---------------------
+
+
+@pytest.fixture
+def lazy_module(tmp_path, monkeypatch):
+    """A module ``kssl_lazy_thing`` on sys.path, not yet imported; removed from sys.modules afterwards."""
+    (tmp_path / "kssl_lazy_thing.py").write_text("class Thing:\n    def __init__(self, size: int = 1):\n        self.size = size\n\nNOT_CALLABLE = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "kssl_lazy_thing", raising=False)
+    yield "kssl_lazy_thing"
+    sys.modules.pop("kssl_lazy_thing", None)
+
+
+def test_a_lazy_reference_is_listed_without_importing_and_imported_once_on_first_use(lazy_module):
+    _, registry = get_plugin_manager([_plugin("lazy", lambda registry: registry.add("pretext", "thing", f"{lazy_module}:Thing"), "kssl-lazy")])
+    assert "thing" in registry.names("pretext") and registry.entry("pretext", "thing").provider == "kssl-lazy"
+    assert lazy_module not in sys.modules  # listing names and providers imported nothing
+    factory = registry.get("pretext", "thing")
+    assert lazy_module in sys.modules and factory is sys.modules[lazy_module].Thing and factory(size=3).size == 3
+    assert not registry.entry("pretext", "thing").lazy and registry.get("pretext", "thing") is factory  # cached
+
+
+@pytest.mark.parametrize(
+    ("reference", "reason"),
+    [("kssl_no_such_module_xyz:Thing", "ModuleNotFoundError: No module named 'kssl_no_such_module_xyz'"), ("{module}:Missing", "AttributeError")],
+)
+def test_a_lazy_reference_that_cannot_be_imported_names_its_provider_component_and_error(lazy_module, reference, reason):
+    registry = Registry()
+    registry._begin("kssl-broken")
+    registry.add("pretext", "thing", reference.format(module=lazy_module))
+    registry._end(ok=True)
+    for _ in range(2):  # not cached as a success: every use reports it
+        with pytest.raises(RegistryError) as info:
+            registry.get("pretext", "thing")
+        message = str(info.value)
+        assert "pretext 'thing'" in message and "'kssl-broken'" in message and reason in message, message
+        assert "KSSL_DISABLE_PLUGINS=kssl-broken" in message
+    registry.load_all()  # importing everything up front skips it; get() still reports it
+    assert registry.entry("pretext", "thing").lazy
+
+
+def test_a_lazy_reference_to_something_not_callable_is_reported_on_use(lazy_module):
+    registry = Registry()
+    registry.add("encoder", "three", f"{lazy_module}:NOT_CALLABLE")
+    with pytest.raises(RegistryError, match="encoder 'three'.*is not callable.*int 3"):
+        registry.get("encoder", "three")
+
+
+@pytest.mark.parametrize("reference", ["kssl_lazy_thing.Thing", "kssl_lazy_thing:", ":Thing", "not a module:Thing", "a..b:Thing"])
+def test_a_malformed_reference_is_rejected_when_added_and_the_plugin_rolled_back(reference):
+    def register(registry):
+        registry.add("encoder", "fine", Thing)
+        registry.add("encoder", "bad_ref", reference)
+
+    _, registry = get_plugin_manager([_plugin("badref", register, "kssl-badref")])
+    assert "fine" not in registry.names("encoder") and "bad_ref" not in registry.names("encoder")
+    [broken] = [b for b in registry.broken if b.provider == "kssl-badref"]
+    assert "'package.module:attribute'" in broken.reason
+
+
+def test_a_reference_and_the_object_it_names_are_one_registration_not_a_conflict(lazy_module):
+    reference = f"{lazy_module}:Thing"
+
+    def register_object(registry):
+        registry.add("encoder", "thing", importlib.import_module(lazy_module).Thing)
+
+    first = _plugin("a", lambda registry: registry.add("encoder", "thing", reference), "kssl-alpha")
+    _, registry = get_plugin_manager([first, _plugin("b", register_object, "kssl-beta")])
+    assert registry.get("encoder", "thing") is sys.modules[lazy_module].Thing  # no conflict
+    twice = _plugin("c", lambda registry: [registry.add("encoder", "thing", reference), registry.add("encoder", "thing", reference)], "kssl-c")
+    _, registry = get_plugin_manager([twice])
+    assert not registry.broken and registry.entry("encoder", "thing").provider == "kssl-c"
+
+
+def test_two_different_references_under_one_name_conflict_naming_both_providers(lazy_module):
+    first = _plugin("a", lambda registry: registry.add("encoder", "twin", f"{lazy_module}:Thing"), "kssl-alpha")
+    second = _plugin("b", lambda registry: registry.add("encoder", "twin", "kssl_other_xyz:Thing"), "kssl-beta")
+    _, registry = get_plugin_manager([first, second])
+    with pytest.raises(RegistryError, match="'kssl-alpha' and 'kssl-beta'"):
+        registry.get("encoder", "twin")
+    assert lazy_module not in sys.modules  # found ambiguous from the names alone
+    clash = _plugin("c", lambda registry: [registry.add("encoder", "twin", f"{lazy_module}:Thing"), registry.add("encoder", "twin", Thing)], "kssl-c")
+    _, registry = get_plugin_manager([clash])
+    [broken] = registry.broken
+    assert f"already registered a different encoder under this name ({lazy_module}:Thing)" in broken.reason
+
+
+def test_builtins_register_lazily_and_every_reference_resolves():
+    _, registry = get_plugin_manager(entry_points=False)
+    builtins = [e for e in registry.entries() if e.provider == "kssl"]
+    assert builtins and all(e.lazy for e in builtins)  # the hooks import no component module
+    for entry in builtins:
+        reference = entry.target
+        factory = entry.factory  # a typo in a reference fails here
+        assert f"{factory.__module__}:{factory.__qualname__}" == reference  # it names its class or function directly
+
+
+def test_get_registry_imports_every_component_for_keras_deserialisation():
+    from kssl.plugins import get_registry
+
+    assert not any(e.lazy for e in get_registry().entries())
+
+
+def test_a_built_in_reference_that_cannot_be_imported_asks_for_a_reinstall_not_a_disable():
+    registry = Registry()  # outside a plugin's hook the provider is kssl itself
+    registry.add("encoder", "gone", "kssl.encoders.no_such_module_xyz:gone")
+    with pytest.raises(RegistryError) as info:
+        registry.get("encoder", "gone")
+    assert "provided by 'kssl'" in str(info.value) and "Reinstall kssl" in str(info.value) and "KSSL_DISABLE_PLUGINS" not in str(info.value)

@@ -123,7 +123,8 @@ $usage
 ## Developing
 
 - `src/$package/$name.py` is the component: $develop
-- `src/$package/__init__.py` registers it: `registry.add("$kind", "$name", $symbol)`.
+- `src/$package/__init__.py` registers it: `registry.add("$kind", "$name", "$package.$name:$symbol")`
+  (a lazy reference: imported when a recipe uses it).
 - `src/$package/zoo/$name.yaml` is the zoo recipe; record what a full `kssl train $name`
   measured under a `results:` key.
 - `tests/test_$name.py` checks the component with `kssl.testing` and its numbers against
@@ -143,8 +144,9 @@ HOOK = '''\
 """$dist: a kssl plugin.
 
 kssl imports this module through the ``kssl`` entry point and calls
-``kssl_register``; import Keras and your components inside the hook, so that
-kssl can choose the Keras backend first.
+``kssl_register``. The component is registered by name, as a lazy reference
+``"module:attribute"``: kssl imports it (and Keras) only when a recipe uses it, so
+`kssl plugins` and recipe checks stay fast and kssl can choose the Keras backend first.
 """
 
 import kssl
@@ -155,9 +157,7 @@ __all__ = ["kssl_register"]
 
 @kssl.hookimpl
 def kssl_register(registry):
-    from $package.$name import $symbol
-
-    registry.add("$kind", "$name", $symbol)
+    registry.add("$kind", "$name", "$package.$name:$symbol")
 '''
 
 CONFTEST = """\

@@ -11,12 +11,12 @@ import copy
 import math
 import numbers
 import os
-import re
 
 import yaml
 
 from kssl.errors import KsslError, RecipeError, did_you_mean
 from kssl.recipe_distribution import check_distribution
+from kssl.recipe_yaml import check_size, parse_yaml
 from kssl.zoo_recipes import resolve_source, zoo_recipes  # noqa: F401  (zoo_recipes: a public name of this module)
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -62,67 +62,7 @@ MAX_STEPS_PER_EPOCH = 100_000_000
 MAX_LOG_IMAGES = 1_000
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 10_000
-MAX_VALUES = 100_000  # values in a recipe, YAML aliases counted as often as they are used (an alias "bomb" expands to 9**9)
 OPTIMIZER_DEFAULTS = {"type": "adamw", "learning_rate": 1.0e-3}
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key, first, second):
-        super().__init__(f"duplicate key {key!r}")
-        self.key, self.first, self.second = key, first, second
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 reads it as a string).
-
-    A key given twice in one mapping is an error (plain YAML keeps the last one silently).
-    """
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
-                try:
-                    hash(key)
-                except TypeError:  # an unhashable key: SafeLoader's own error reports it
-                    continue
-                if key in seen:
-                    raise _DuplicateKey(key, seen[key], line)
-                seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _parse_yaml(text: str, where: str):
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as exc:
-        lines = f"lines {exc.first} and {exc.second}" if exc.first != exc.second else f"line {exc.first}"
-        raise RecipeError(
-            "",
-            f"{where}: the key {exc.key!r} appears twice in one mapping ({lines}); YAML would silently keep the last one. Remove or rename one of them.",
-        ) from None
-    except yaml.constructor.ConstructorError as exc:
-        tag = getattr(exc, "problem", "") or ""
-        raise RecipeError(
-            "",
-            f"{where}: YAML tags such as python objects are not allowed in recipes ({tag.strip()}). "
-            "Recipes are plain data: use strings, numbers, lists and mappings.",
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RecipeError("", f"{where}: malformed YAML{at}: {problem}. Fix the syntax and try again.") from None
 
 
 def parse_override(item: str) -> tuple[str, object]:
@@ -133,7 +73,7 @@ def parse_override(item: str) -> tuple[str, object]:
     key = key.strip()
     if not key:
         raise KsslError(f"--set {item!r}: the key path is empty; expected KEY.PATH=VALUE.")
-    return key, _parse_yaml(value, f"--set {key}") if value.strip() else ""
+    return key, parse_yaml(value, f"--set {key}") if value.strip() else ""
 
 
 def apply_override(recipe: dict, key: str, value) -> None:
@@ -195,25 +135,6 @@ def _check_text(path, value, limit, example):
         raise RecipeError(path, f"expected at most {limit:,} characters, got {len(value):,}; shorten it.")
 
 
-def _check_size(recipe: dict) -> None:
-    """Refuse a recipe with more than MAX_VALUES values (lists and mappings nested through YAML aliases count in full)."""
-    for key, section in recipe.items():
-        count, stack = 0, [section]
-        while stack:
-            node = stack.pop()
-            count += 1
-            if count > MAX_VALUES:
-                raise RecipeError(
-                    str(key),
-                    f"holds more than {MAX_VALUES:,} values (YAML aliases such as *name count each time they are used). "
-                    "A recipe is a short configuration: put large data in files that the dataset reads.",
-                )
-            if isinstance(node, dict):
-                stack.extend(node.values())
-            elif isinstance(node, (list, tuple)):
-                stack.extend(node)
-
-
 def _check_tolerances(recipe) -> None:
     """``tolerances``: recorded metric name (from ``results``) or ``default`` -> a positive, finite absolute tolerance."""
     tolerances = recipe.get("tolerances")
@@ -261,7 +182,7 @@ def validate_structure(recipe) -> dict:
     for key in recipe:
         if key not in TOP_LEVEL:
             raise RecipeError(str(key), f"unknown top-level key.{did_you_mean(key, TOP_LEVEL)} Allowed keys: {', '.join(TOP_LEVEL)}.")
-    _check_size(recipe)
+    check_size(recipe)
     for key in REQUIRED:
         if key not in recipe:
             raise RecipeError(key, f"missing: every recipe needs {', '.join(REQUIRED)} sections.")
@@ -356,7 +277,7 @@ def load_recipe(source, overrides=()) -> dict:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise KsslError(f"recipe {str(path)!r}: cannot be read ({exc}).") from None
-        recipe = _parse_yaml(text, str(path))
+        recipe = parse_yaml(text, str(path))
         if recipe is None:
             raise RecipeError("", f"{path}: the recipe is empty. A recipe is a YAML mapping with data, encoder and pretext sections.")
         if not isinstance(recipe, dict):

@@ -137,10 +137,10 @@ def test_a_key_given_twice_is_refused_with_both_lines(write_recipe):
 
 
 def test_yaml_merge_keys_are_not_duplicates():
-    from kssl.recipe import _parse_yaml
+    from kssl.recipe_yaml import parse_yaml
 
     # a key next to a merge (`<<`) overrides the merged one: YAML's intent, not a duplicate
-    assert _parse_yaml("a: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n", "r.yaml") == {"a": {"x": 1}, "c": {"x": 2}}
+    assert parse_yaml("a: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n", "r.yaml") == {"a": {"x": 1}, "c": {"x": 2}}
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,17 @@ RECIPE = {
     "name": "two-workers",
     "seed": 0,
     "data": {"type": "digits", "image_size": 8, "batch_size": 32, "limit": 64},
+    # SimCLR needs an augmenter; this one changes nothing (full-image crops, no flip, jitter, grayscale or blur),
+    # so every process sees the same two views and the losses can be compared exactly.
+    "augmenter": {
+        "type": "simclr",
+        "crop_scale": [1.0, 1.0],
+        "crop_ratio": [1.0, 1.0],
+        "flip_probability": 0.0,
+        "jitter_probability": 0.0,
+        "grayscale_probability": 0.0,
+        "blur_probability": 0.0,
+    },
     "encoder": {"type": "cnn", "filters": [4, 8]},
     "pretext": {"type": "simclr", "projection_dim": 8, "projection_hidden_dims": [16], "temperature": 0.5},
     "optimizer": {"type": "sgd", "learning_rate": 0.5, "momentum": 0.0},

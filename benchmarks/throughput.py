@@ -3,8 +3,11 @@
     python benchmarks/throughput.py                       # CPU: every zoo recipe on tensorflow and jax
     python benchmarks/throughput.py --recipes simclr vae --backends tensorflow --steps 4
     python benchmarks/throughput.py --gpu                 # GPU: ResNet-18, 32x32, batch 512, bf16, XLA (+ PyTorch reference)
+    python benchmarks/throughput.py --vit --backends tensorflow jax torch   # the ViT recipes against ResNet-10 dino
+    python benchmarks/throughput.py --recipes mae dino_vit dino --reference dino
 
-Prints a table and writes JSON (``--output``, default ``benchmarks/results/<mode>-<host>.json``).
+Prints a table and writes JSON (``--output``, default ``benchmarks/results/<mode>-<host>.json``;
+with ``--vit``, ``benchmarks/results/throughput_vit-<host>.json``).
 
 * Throughput: ``model.fit`` on the recipe's data exactly as ``kssl train`` feeds it (the
   builder's model and ``kssl.training.fit_input``), timed as whole ``fit`` calls: after one
@@ -17,6 +20,12 @@ Prints a table and writes JSON (``--output``, default ``benchmarks/results/<mode
   batch, measured alternately in one process (``--overhead-rounds`` rounds, the order
   flipping each round); ratio = median kssl samples/s / median plain samples/s
   (>= 1.00: kssl costs nothing).
+* ``--reference NAME``: each row also gets its rate divided by the rate of the zoo recipe
+  NAME on the same backend in the same run (``ratio``, wall clock, and ``cpu_ratio``, per
+  CPU-second; NAME is measured too), so recipes compare within one run on a noisy machine.
+  ``--vit``: every zoo recipe whose encoder is ``vit`` (read from the YAML, so a new one, e.g.
+  ``mae``, is included when it appears) and ``dino`` (ResNet-10) as the reference, measured
+  back to back per backend; no composition-overhead measurement.
 * ``--gpu``: the same measurements for one synthetic GPU configuration (CIFAR-style
   ResNet-18 width 64, 32x32x3 inputs, batch 512, mixed_bfloat16, jit_compile) with and
   without the in-model augmenter on each Keras backend in ``--backends`` (torch too, when
@@ -403,6 +412,36 @@ def _machine() -> dict:
     return info
 
 
+def vit_recipes() -> list[str]:
+    """The zoo recipes whose encoder is ``vit``, read as plain YAML (no recipe checks, no Keras)."""
+    import yaml
+
+    from kssl.recipe import zoo_recipes
+
+    names = []
+    for name, path in zoo_recipes().items():
+        try:
+            spec = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # a broken recipe is not this benchmark's business: kssl validate reports it
+        encoder = spec.get("encoder") if isinstance(spec, dict) else None
+        if isinstance(encoder, dict) and encoder.get("type") == "vit":
+            names.append(name)
+    return names
+
+
+def add_ratios(rows: list[dict], reference: str) -> None:
+    """Give each row its rate relative to ``reference``'s row on the same backend (in place); rows with errors get none."""
+    base = {r["backend"]: r for r in rows if r.get("zoo") == reference and "error" not in r}
+    for r in rows:
+        ref = base.get(r["backend"])
+        if ref is None or "error" in r:
+            continue
+        r["relative_to"] = reference
+        r["ratio"] = round(r["samples_per_second"] / ref["samples_per_second"], 3)
+        r["cpu_ratio"] = round(r["samples_per_cpu_second"] / ref["samples_per_cpu_second"], 3)
+
+
 def _available(backend: str) -> bool:
     import importlib.util
 
@@ -413,6 +452,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], choices=["tensorflow", "jax", "torch"])
     parser.add_argument("--recipes", nargs="+", default=None, help="zoo recipe names (default: all)")
+    parser.add_argument("--reference", default=None, metavar="NAME", help="also report each rate relative to this zoo recipe's, same backend and run")
+    parser.add_argument("--vit", action="store_true", help="the zoo's ViT recipes and dino (ResNet-10) as the reference; no overhead measurement")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override every recipe (repeatable)")
     parser.add_argument("--jax-jit", choices=["recipe", "true"], default="true", help="JAX without XLA runs op by op; 'true' measures it compiled (default)")
     parser.add_argument("--warmup", type=int, default=2)
@@ -427,16 +468,24 @@ def main(argv=None) -> int:
     a = parser.parse_args(argv)
 
     backends = [b for b in a.backends if _available(b)]
+    if a.vit and not a.gpu:
+        sys.path.insert(0, str(REPO))
+        a.reference = a.reference or "dino"
+        a.recipes = a.recipes or [*vit_recipes(), a.reference]
+        a.no_overhead = True
+    if a.reference and a.recipes and a.reference not in a.recipes:
+        a.recipes = [*a.recipes, a.reference]
     report = {
         "mode": "gpu" if a.gpu else "cpu",
         "machine": _machine(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "settings": {"warmup": a.warmup, "steps": a.steps, "overrides": a.overrides, "jax_jit": a.jax_jit},
+        "settings": {"warmup": a.warmup, "steps": a.steps, "overrides": a.overrides, "jax_jit": a.jax_jit, "reference": a.reference},
         "throughput": [],
         "overhead": [],
         "skipped_backends": sorted(set(a.backends) - set(backends)),
     }
-    output = a.output or HERE / "results" / f"{report['mode']}-{socket.gethostname()}.json"
+    prefix = "throughput_vit" if a.vit and not a.gpu else report["mode"]
+    output = a.output or HERE / "results" / f"{prefix}-{socket.gethostname()}.json"
 
     def save():  # after every measurement: a run cut short keeps what it measured
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -485,6 +534,8 @@ def main(argv=None) -> int:
                     ),
                     flush=True,
                 )
+    if a.reference and report["throughput"]:
+        add_ratios(report["throughput"], a.reference)
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     _print_table(report)
     save()
@@ -495,9 +546,10 @@ def main(argv=None) -> int:
 def _row(r: dict) -> str:
     if "error" in r:
         return f"{r.get('zoo', '?'):<10} {r.get('backend', '?'):<11} ERROR {r['error']}"
+    relative = f"  {r['ratio']:.2f}x / {r['cpu_ratio']:.2f}x per CPU-s of {r['relative_to']}" if "ratio" in r else ""
     return (
         f"{r['zoo']:<10} {r['backend']:<11} {r['samples_per_second']:>10.1f} samples/s {r['samples_per_cpu_second']:>10.1f} per CPU-s  "
-        f"batch {r['batch_size']:<4} jit {str(r['jit_compile']):<5} {r['precision']}"
+        f"batch {r['batch_size']:<4} jit {str(r['jit_compile']):<5} {r['precision']}{relative}"
     )
 
 

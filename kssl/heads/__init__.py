@@ -2,5 +2,6 @@
 
 from kssl.heads.mlp_head import MLPHead
 from kssl.heads.prototypes import Prototypes
+from kssl.heads.vae_decoder import VAEDecoder
 
-__all__ = ["MLPHead", "Prototypes"]
+__all__ = ["MLPHead", "Prototypes", "VAEDecoder"]

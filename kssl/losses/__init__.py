@@ -10,6 +10,7 @@ from kssl.losses.dino import DINOLoss, dino_loss, updated_center
 from kssl.losses.gaussian_kl import GaussianKLLoss, diagonal_gaussian_log_density, gaussian_kl
 from kssl.losses.gaussian_nll import GaussianNLLLoss, gaussian_nll
 from kssl.losses.masked_lm import MaskedLMLoss, masked_lm_loss
+from kssl.losses.masked_patch_mse import MaskedPatchMSELoss, masked_patch_mse
 from kssl.losses.moco import MoCoLoss, enqueue, moco_logits, moco_loss
 from kssl.losses.moco_v3 import MoCoV3Loss, moco_v3_contrastive, moco_v3_logits
 from kssl.losses.nt_xent import NTXentLoss, nt_xent, nt_xent_logits
@@ -27,6 +28,7 @@ __all__ = [
     "GaussianKLLoss",
     "GaussianNLLLoss",
     "MaskedLMLoss",
+    "MaskedPatchMSELoss",
     "MoCoLoss",
     "MoCoV3Loss",
     "NTXentLoss",
@@ -45,6 +47,7 @@ __all__ = [
     "gaussian_kl",
     "gaussian_nll",
     "masked_lm_loss",
+    "masked_patch_mse",
     "moco_logits",
     "moco_loss",
     "moco_v3_contrastive",

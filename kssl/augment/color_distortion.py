@@ -65,14 +65,23 @@ class ColorDistortion(keras.layers.Layer):
 
     def _jitter(self, x, n, rgb):
         s = 0.8 * self.strength
-        y = x * self._factor(n, s)  # brightness
+        brightness, contrast = self._factor(n, s), self._factor(n, s)
+        saturation = self._factor(n, s) if rgb else None
+        turns = keras.random.uniform((n,), -0.2 * self.strength, 0.2 * self.strength, seed=self.seed_generator) if rgb else None
+        return self.jitter(x, brightness, contrast, saturation, turns)
+
+    @staticmethod
+    def jitter(x, brightness, contrast, saturation=None, hue=None):
+        """The jitter with given per-sample factors: brightness, contrast, saturation (None: skip; shape (N,) or
+        (N, 1, 1, 1)) and ``hue`` shift in turns (shape (N,); None: skip). Saturation and hue need RGB images."""
+        y = x * ops.reshape(brightness, (-1, 1, 1, 1))  # brightness
         mean = ops.mean(y, axis=(1, 2, 3), keepdims=True)
-        y = ops.clip((y - mean) * self._factor(n, s) + mean, 0.0, 1.0)  # contrast
-        if rgb:
+        y = ops.clip((y - mean) * ops.reshape(contrast, (-1, 1, 1, 1)) + mean, 0.0, 1.0)  # contrast
+        if saturation is not None:
             gray = ops.sum(y * ops.convert_to_tensor(_LUMA), axis=-1, keepdims=True)
-            y = ops.clip(gray + (y - gray) * self._factor(n, s), 0.0, 1.0)  # saturation
-            turns = keras.random.uniform((n,), -0.2 * self.strength, 0.2 * self.strength, seed=self.seed_generator)
-            angle = _per_sample(turns * 2.0 * math.pi)[..., 0]  # (n, 1, 1)
+            y = ops.clip(gray + (y - gray) * ops.reshape(saturation, (-1, 1, 1, 1)), 0.0, 1.0)  # saturation
+        if hue is not None:
+            angle = _per_sample(ops.reshape(hue, (-1,)) * 2.0 * math.pi)[..., 0]  # (n, 1, 1)
             yiq = ops.matmul(y, ops.convert_to_tensor(_RGB_TO_YIQ))
             c, sn = ops.cos(angle), ops.sin(angle)
             i = yiq[..., 1] * c - yiq[..., 2] * sn

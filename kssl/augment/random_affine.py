@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import keras
 
+from kssl.augment.factors import AugmentationFactors, affine_factors
 from kssl.checks import check_number
 
 
 @keras.saving.register_keras_serializable(package="kssl")
-class RandomAffine(keras.layers.Layer):
+class RandomAffine(AugmentationFactors, keras.layers.Layer):
     """Shift each image by up to ``translation`` of its side and rotate it by up to ``rotation`` degrees.
 
     Each sample draws its own shift (height and width independently, uniform in
@@ -61,6 +62,10 @@ class RandomAffine(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def augmentation_factors(self, channels: int) -> dict:
+        """Each factor alone (translation, rotation): :func:`kssl.augment.factors.affine_factors`."""
+        return affine_factors(self, channels)
 
     def get_config(self):
         config = super().get_config()

@@ -54,24 +54,31 @@ class RandomGaussianBlur(keras.layers.Layer):
     def call(self, images, training=None):
         if not training or self.probability == 0:
             return images
-        x = ops.cast(images, "float32")
-        n = ops.shape(x)[0]
-        h, w = int(images.shape[1]), int(images.shape[2])
-        k = self._taps(h, w)
-        r = k // 2
-        if r == 0:
+        n = ops.shape(images)[0]
+        if self._taps(int(images.shape[1]), int(images.shape[2])) // 2 == 0:
             return images
         sigma = keras.random.uniform((n, 1), self.sigma[0], self.sigma[1], seed=self.seed_generator)
+        blurred = self.blur(images, sigma)
+        coin = keras.random.uniform((n,), seed=self.seed_generator) < self.probability
+        do = ops.reshape(ops.cast(coin, "float32"), (-1, 1, 1, 1))
+        return ops.cast(do * blurred + (1.0 - do) * ops.cast(images, "float32"), images.dtype)
+
+    def blur(self, images, sigma):
+        """Every image blurred with its own ``sigma`` (pixels, shape (N,) or (N, 1)); float32 output."""
+        x = ops.cast(images, "float32")
+        h, w = int(images.shape[1]), int(images.shape[2])
+        r = self._taps(h, w) // 2
+        k = 2 * r + 1
+        if r == 0:
+            return x
+        sigma = ops.reshape(ops.cast(sigma, "float32"), (-1, 1))
         offsets = ops.reshape(ops.arange(-r, r + 1, dtype="float32"), (1, -1))
         weights = ops.exp(-(offsets**2) / (2.0 * sigma**2))
         weights = weights / ops.sum(weights, axis=1, keepdims=True)  # (n, k)
         padded = ops.pad(x, [[0, 0], [0, 0], [r, r], [0, 0]], mode="reflect")
         blurred = sum(ops.reshape(weights[:, i], (-1, 1, 1, 1)) * padded[:, :, i : i + w, :] for i in range(k))
         padded = ops.pad(blurred, [[0, 0], [r, r], [0, 0], [0, 0]], mode="reflect")
-        blurred = sum(ops.reshape(weights[:, i], (-1, 1, 1, 1)) * padded[:, i : i + h, :, :] for i in range(k))
-        coin = keras.random.uniform((n,), seed=self.seed_generator) < self.probability
-        do = ops.reshape(ops.cast(coin, "float32"), (-1, 1, 1, 1))
-        return ops.cast(do * blurred + (1.0 - do) * x, images.dtype)
+        return sum(ops.reshape(weights[:, i], (-1, 1, 1, 1)) * padded[:, i : i + h, :, :] for i in range(k))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -54,16 +54,23 @@ class RandomResizedCrop(keras.layers.Layer):
         if not training:
             return images if self.size is None else self._resize(images)
         n = ops.shape(images)[0]
-        hf, wf = float(images.shape[1]), float(images.shape[2])
-        ho, wo = (hf, wf) if self.size is None else (float(self.size), float(self.size))
         area = keras.random.uniform((n,), self.scale[0], self.scale[1], seed=self.seed_generator)
         log_ratio = keras.random.uniform((n,), math.log(self.ratio[0]), math.log(self.ratio[1]), seed=self.seed_generator)
-        ratio = ops.exp(log_ratio)
+        u_x = keras.random.uniform((n,), seed=self.seed_generator)
+        u_y = keras.random.uniform((n,), seed=self.seed_generator)
+        flip = ops.cast(keras.random.uniform((n,), seed=self.seed_generator) < self.flip_probability, "float32")
+        return self.crop_box(images, area, ops.exp(log_ratio), u_x, u_y, flip)
+
+    def crop_box(self, images, area, ratio, u_x, u_y, flip):
+        """The crop with given per-sample (N,) values: ``area`` fraction, width/height ``ratio``, box position
+        ``u_x``, ``u_y`` in [0, 1] (0: left/top edge, 1: right/bottom edge) and ``flip`` (1.0: mirrored)."""
+        hf, wf = float(images.shape[1]), float(images.shape[2])
+        ho, wo = (hf, wf) if self.size is None else (float(self.size), float(self.size))
+        area, ratio, flip = (ops.cast(v, "float32") for v in (area, ratio, flip))
         cw = ops.clip(wf * ops.sqrt(area * ratio), 1.0, wf)
         ch = ops.clip(hf * ops.sqrt(area / ratio), 1.0, hf)
-        x0 = keras.random.uniform((n,), seed=self.seed_generator) * (wf - cw)
-        y0 = keras.random.uniform((n,), seed=self.seed_generator) * (hf - ch)
-        flip = ops.cast(keras.random.uniform((n,), seed=self.seed_generator) < self.flip_probability, "float32")
+        x0 = ops.cast(u_x, "float32") * (wf - cw)
+        y0 = ops.cast(u_y, "float32") * (hf - ch)
         sx, sy = cw / wo, ch / ho
         # The box is [x0, x0+cw] x [y0, y0+ch] in edge coordinates. Output pixel centre
         # i + 0.5 maps to x0 + (i + 0.5) * sx, i.e. input pixel index x0 + (i + 0.5) * sx - 0.5;

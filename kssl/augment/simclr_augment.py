@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 
 from kssl.augment.color_distortion import ColorDistortion
+from kssl.augment.factors import AugmentationFactors, simclr_factors
 from kssl.augment.random_gaussian_blur import RandomGaussianBlur
 from kssl.augment.random_resized_crop import RandomResizedCrop
 from kssl.checks import check_int, check_number, check_probability, check_range_pair
@@ -13,7 +14,7 @@ from kssl.errors import ArgumentError
 
 
 @keras.saving.register_keras_serializable(package="kssl")
-class SimCLRAugment(keras.layers.Layer):
+class SimCLRAugment(AugmentationFactors, keras.layers.Layer):
     """Random resized crop + flip, colour jitter, grayscale, Gaussian blur, optional solarisation.
 
     Random only when called with ``training=True`` (identity otherwise); each
@@ -108,6 +109,10 @@ class SimCLRAugment(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def augmentation_factors(self, channels: int) -> dict:
+        """Each factor alone (crop, flip, colour_jitter, grayscale, blur, solarize): :func:`kssl.augment.factors.simclr_factors`."""
+        return simclr_factors(self, channels)
 
     def get_config(self):
         config = super().get_config()

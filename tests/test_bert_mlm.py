@@ -79,8 +79,9 @@ def test_dynamic_masking_rate_labels_and_weights():
     special = model.special_token_ids
     ds = model.make_dataset(SENTENCES, batch_size=len(SENTENCES), shuffle=False)
     epochs = []
+    stream = ds.repeat().as_numpy_iterator()  # one iterator for every epoch, as MaskedLM.fit feeds Keras
     for _ in range(2):
-        x, y, w = next(iter(ds.as_numpy_iterator()))
+        x, y, w = next(stream)
         eligible = clean["padding_mask"] & ~np.isin(clean["token_ids"], special)
         for i in range(len(SENTENCES)):
             n = int(w[i].sum())
@@ -391,3 +392,21 @@ def test_the_recipe_trains_on_jax(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads(out.stdout.split("RESULT", 1)[1])
     assert metrics["backend"] == "jax" and np.isfinite(metrics["metrics"]["masked_lm_accuracy"])
+
+
+def test_fit_feeds_one_stream_for_every_epoch():
+    """MaskedLM.fit repeats a finite pipeline and counts one pass as an epoch: Keras keeps one iterator, masks go on changing."""
+    import tensorflow as tf
+
+    from kssl.pretext.masked_lm import _one_stream
+
+    ds = tf.data.Dataset.range(10).batch(4)
+    stream, kwargs = _one_stream(ds, {"epochs": 2})
+    assert kwargs == {"epochs": 2, "steps_per_epoch": 3} and int(stream.cardinality()) == tf.data.INFINITE_CARDINALITY
+    assert _one_stream(ds, {"steps_per_epoch": 5}) == (ds, {"steps_per_epoch": 5})  # the caller's count (kssl train's) stands
+    import keras
+
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(SENTENCES, batch_size=4, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 2 * math.ceil(len(SENTENCES) / 4)

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from kssl.checks import check_bool, check_int, check_number
+from kssl.data.epoch_steps import with_epoch_steps
 from kssl.errors import ArgumentError, KsslError
 from kssl.inference import map_batches
 from kssl.losses.cross_replica import with_model_losses
@@ -218,7 +219,8 @@ class MaskedLanguageModel(PretextTask):
             # BERT's pooler serves next-sentence prediction, which this task does not train.
             warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
             # the pipeline shuffles its texts itself; Keras cannot shuffle a tf.data pipeline
-            return super().fit(self._pipeline(x, batch_size, shuffle), validation_data=validation_data, shuffle=False, **kwargs)
+            stream, kwargs = _one_stream(self._pipeline(x, batch_size, shuffle), kwargs)
+            return super().fit(stream, validation_data=validation_data, shuffle=False, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         """Loss and masked accuracy on raw strings, with freshly drawn (random) masks."""
@@ -289,3 +291,10 @@ class MaskedLanguageModel(PretextTask):
 def _refuse_labels(method: str, y) -> None:
     if y is not None:
         raise KsslError(f"MaskedLanguageModel.{method}: the labels are the masked tokens themselves; pass only raw strings (y=None).")
+
+
+def _one_stream(pipeline, kwargs: dict) -> tuple:
+    """A finite pipeline repeated, with its length as ``steps_per_epoch``: Keras then keeps one iterator for all
+    epochs, so the masking's random ops go on drawing (new masks each epoch); a new iterator per epoch may repeat them."""
+    passes = int(pipeline.cardinality()) if kwargs.get("steps_per_epoch") is None else -1
+    return (with_epoch_steps(pipeline, passes), {**kwargs, "steps_per_epoch": passes}) if passes > 0 else (pipeline, kwargs)

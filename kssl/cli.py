@@ -6,22 +6,15 @@ Exit codes: 0 success, 2 bad input (usage, recipe, data), 1 anything unexpected.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
-from kssl import quiet_tensorflow
-from kssl.component_names import check_component_names
+from kssl.backend_choice import check_names, select_backend
 from kssl.errors import KsslError, TrainingError
 from kssl.finished_run import check_run_dir
 from kssl.recipe import BACKENDS, load_recipe
 from kssl.registry import KINDS
-
-# TensorFlow's C++ log level when the user has not chosen one: its start-up lines (absl's
-# InitializeLog notice, "Could not find cuda drivers", oneDNN, cuInit) stay out of the way.
-# Set TF_CPP_MIN_LOG_LEVEL=0 to see them all again (see kssl.quiet_tensorflow).
-DEFAULT_TF_LOG_LEVEL = "3"
 
 
 def _fail(message: str, code: int = 2):
@@ -32,48 +25,6 @@ def _fail(message: str, code: int = 2):
 def _run_recipe(run_dir, needs: tuple[str, ...] = ("model.keras",), then: str = "", option: str = "") -> dict:
     """A run directory's recipe.yaml, loaded, once the folder is checked: a wrong RUN_DIR is reported before Keras loads."""
     return load_recipe(check_run_dir(run_dir, needs=needs, then=then, option=option) / "recipe.yaml")
-
-
-def select_backend(requested: str | None, recipe: dict | None = None, import_keras: bool = True) -> str:
-    """Fix the Keras backend before Keras is imported: --backend, then the recipe's ``backend:``, then $KERAS_BACKEND.
-
-    With ``import_keras=False`` only the environment is set (backend, quiet TensorFlow start-up),
-    for whatever imports Keras later (e.g. a plugin's hook).
-    """
-    backend = requested or (recipe or {}).get("backend") or os.environ.get("KERAS_BACKEND") or "tensorflow"
-    if backend not in BACKENDS:
-        from kssl.errors import did_you_mean
-
-        where = "--backend" if requested else "backend"
-        raise KsslError(f"{where}: unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}.{did_you_mean(backend, BACKENDS)}")
-    if "keras" in sys.modules:
-        current = sys.modules["keras"].backend.backend()
-        if current != backend:
-            raise KsslError(
-                f"the {backend} backend was requested, but Keras is already loaded with {current} in this process. "
-                f"Run kssl in a fresh process (or set KERAS_BACKEND={backend} before importing keras)."
-            )
-        return backend
-    os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", DEFAULT_TF_LOG_LEVEL)
-    quiet_tensorflow.install()  # whenever TensorFlow is imported (by Keras, or by TensorBoard under JAX)
-    if not import_keras:
-        return backend
-    try:
-        import keras  # noqa: F401
-    except ImportError as exc:
-        hint = " Install it with `pip install torch==2.13.0`." if backend == "torch" else f" Install the {backend} package."
-        raise KsslError(f"the {backend} backend cannot be loaded ({exc}).{hint}") from None
-    return backend
-
-
-def _check_names(backend: str | None, recipe: dict) -> None:
-    """The recipe's component types against the registry's names, before Keras is imported (a typo answers at once).
-
-    The backend is fixed first: a third-party plugin's hook may import Keras while the names are listed.
-    """
-    select_backend(backend, recipe, import_keras=False)
-    check_component_names(recipe)
 
 
 class _Group(click.Group):
@@ -119,7 +70,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
         if not recipe:
             raise KsslError("missing RECIPE: give a recipe path or a zoo name, e.g. `kssl train simclr` (see `kssl zoo`).")
         loaded = load_recipe(recipe, overrides)  # read once; a bad recipe fails here, before Keras is imported
-        _check_names(backend, loaded)
+        check_names(backend, loaded)
         select_backend(backend, loaded)
         from kssl.training import train as train_recipe
 
@@ -134,7 +85,7 @@ def train(recipe, overrides, output_dir, epochs, backend, resume_dir):
 def validate(recipe, overrides, backend):
     """Check RECIPE (keys, components, arguments, data) without training."""
     loaded = load_recipe(recipe, overrides)
-    _check_names(backend, loaded)
+    check_names(backend, loaded)
     select_backend(backend, loaded)
     from kssl.builder import build_all
 
@@ -265,3 +216,13 @@ def new_plugin(name, kind, output_dir):
     root = write_plugin_skeleton(name, output_dir, kind, registry=get_registry(import_components=False))  # refuses a name already registered
     click.echo(str(root))
     click.echo(f"next: cd {root} && pip install -e '.[test]' && pytest   (see docs/writing-a-plugin.md)", err=True)
+
+
+# Commands that live in their own modules (kssl/commands/, one command a file): one import and one add_command each.
+# A command module imports nothing heavy at module level (the CLI answers `kssl --help` before Keras loads).
+from kssl.commands.tune import tune  # noqa: E402
+
+main.add_command(tune)
+from kssl.commands.augment import augment  # noqa: E402
+
+main.add_command(augment)

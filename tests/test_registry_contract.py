@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_bert_mlm import SENTENCES, TOKENS, tiny_model  # the masked-LM tests' tiny corpus and model
 
+from kssl.encoders.vit import vit
 from kssl.plugins import get_registry
 
 REGISTRY = get_registry()
@@ -21,6 +22,11 @@ def _text_inputs():
 INPUTS = {
     "masked_lm": _text_inputs,
     "dec": lambda: {"args": {"n_clusters": 2, "pretrain_epochs": 0, "kmeans_restarts": 1}},
+    # MAE encodes only the visible patches: it needs the vit encoder (it refuses any other).
+    "mae": lambda: {
+        "encoder": vit(input_shape=(16, 16, 1), patch_size=4, width=16, depth=1, num_heads=2),
+        "args": {"decoder_width": 16, "decoder_depth": 1, "decoder_num_heads": 2},
+    },
 }
 
 

@@ -40,6 +40,7 @@ TINY_ENCODERS = {
     "cnn": {"type": "cnn", "filters": [8]},
     "mlp": {"type": "mlp", "hidden_units": [16]},
     "bert": {"type": "bert", "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "dropout": 0.0},
+    "vit": {"type": "vit", "patch_size": 4, "width": 16, "depth": 1, "num_heads": 2},
 }
 # Per-pretext settings that only make the step cheaper (dec: straight to the clustering phase, one k-means restart).
 CHEAPER = {

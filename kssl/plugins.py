@@ -28,6 +28,8 @@ BUILTIN_PLUGINS = (
     "kssl.builtins.generative",
     "kssl.builtins.text",
     "kssl.builtins.clustering",
+    "kssl.builtins.multimodal",
+    "kssl.builtins.audio",
 )
 
 _REGISTRY: Registry | None = None

@@ -86,7 +86,7 @@ def test_zoo_recipe_gives_every_recorded_metric_a_tolerance(name):
     assert all(0 < float(v) < 1e6 for v in recipe["tolerances"].values()), f"{name}: tolerances must be positive numbers."
 
 
-LOWER_IS_BETTER = {"neg_elbo", "masked_lm_perplexity"}
+LOWER_IS_BETTER = {"neg_elbo", "masked_lm_perplexity", "perplexity"}
 
 
 @pytest.mark.parametrize("name", RECIPES)

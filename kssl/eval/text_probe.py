@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from kssl.checks import check_choice, check_int, check_positive
+from kssl.errors import KsslError
 from kssl.eval._labels import labeled_features
 from kssl.eval.evaluator import Evaluator
 from kssl.eval.linear_probe import LinearProbeEvaluator
 from kssl.eval.masked_lm import check_masked_lm
+from kssl.pretext.causal_lm import CausalLanguageModel
 
 POOLINGS = ("mean", "cls")
 
@@ -44,10 +46,14 @@ class TextProbeEvaluator(Evaluator):
         return {"pooling": self.pooling, "C": self.C, "max_iter": self.max_iter, "batch_size": self.batch_size}
 
     def check_model(self, model) -> None:
-        """Raise :class:`kssl.KsslError` unless ``model`` is a ``masked_lm`` pretext model (the text model with pooled features)."""
+        """Raise :class:`kssl.KsslError` unless ``model`` is a ``masked_lm`` or ``causal_lm`` pretext model (a text model with pooled features)."""
+        if isinstance(model, CausalLanguageModel):  # a GPT: hidden states averaged over the real tokens
+            if self.pooling == "cls":
+                raise KsslError("evaluator 'text_probe': pooling 'cls' needs a bidirectional model; a causal LM's [CLS] sees only itself. Use pooling: mean.")
+            return
         check_masked_lm(
             model,
-            "evaluator 'text_probe' needs a text model with pooled features (pretext masked_lm)",
+            "evaluator 'text_probe' needs a text model with pooled features (pretext masked_lm) or a causal LM (pretext causal_lm)",
             "Use linear_probe for other models.",
         )
 

@@ -65,6 +65,7 @@ def evaluate_with_baseline(run_dir: Path, recipe: dict, model, data, evaluators,
     started = time.perf_counter()
     per_evaluator: dict = {}
     features = FeatureCache()  # one per run: every evaluator and picture embeds each split once per model
+    data = data.for_evaluation(recipe.get("seed", 0))  # at most data.eval_limit labeled samples per split
     say(f"evaluating the trained model ({len(evaluators)} evaluator(s))")
     metrics = evaluate(model, data, evaluators, features, seconds=per_evaluator, label="trained")
     with timed("writing the evaluators' pictures and files"):
@@ -93,4 +94,4 @@ def evaluate_run(run_dir, recipe: dict | None = None) -> dict:
     model = load_model(run_dir / "model.keras")  # a damaged file is reported before the data are built
     data, evaluators = build_inputs(recipe)
     check_evaluators(evaluators, model)
-    return evaluate(model, data, evaluators)
+    return evaluate(model, data.for_evaluation(recipe.get("seed", 0)), evaluators)

@@ -37,8 +37,12 @@ def predict(model, x, batch_size: int = 256):
     """
     import keras
 
+    from kssl.data.image_stream import ImageStream
+    from kssl.data.stream_input import predict_stream
     from kssl.distribution import model_replicas
 
+    if isinstance(x, ImageStream):  # decoded batch by batch, never held whole
+        return predict_stream(model, x, batch_size)
     replicas = model_replicas(model) if keras.backend.backend() == "jax" else 1
     n = len(x)
     if replicas < 2 or n == 0:

@@ -17,6 +17,8 @@ from kssl.builder import build_all, build_inputs, build_model, check_evaluators,
 from kssl.callbacks import DAMAGED_PREFIX, EpochCheckpoint, EpochHistory, EpochTensorBoard, NonFiniteLossStop, checkpoints, latest_checkpoint, trim_history
 from kssl.data.batches import ShuffledBatches
 from kssl.data.epoch_steps import with_epoch_steps
+from kssl.data.image_stream import ImageStream
+from kssl.data.stream_input import explain_decode_errors, stream_fit_input
 from kssl.distribution import configure, replica_batches
 from kssl.errors import KsslError, TrainingError
 from kssl.evaluation import INIT_ENCODER, INIT_MODEL, evaluate_with_baseline, say
@@ -38,13 +40,16 @@ from kssl.saving import ModelFileError, check_model_file, load_model
 from kssl.viz.tensorboard import log_images
 
 
-def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0, steps_per_epoch: int | None = None):
+def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0, steps_per_epoch: int | None = None, initial_epoch: int = 0):
     """What to hand ``model.fit``: the pretext task's own pipeline if it has one, else batches or arrays.
 
     With ``steps_per_epoch``, every epoch gets exactly that many batches, below or above one pass
     (:func:`kssl.data.epoch_steps.with_epoch_steps`); arrays are then fed as seeded
-    :class:`~kssl.data.batches.ShuffledBatches`.
+    :class:`~kssl.data.batches.ShuffledBatches`. A streamed dataset (:class:`~kssl.data.image_stream.ImageStream`)
+    becomes its sharded tf.data pipeline, starting at ``initial_epoch`` (:mod:`kssl.data.stream_input`).
     """
+    if isinstance(x, ImageStream):
+        return stream_fit_input(model, x, batch_size, shuffle, seed, steps_per_epoch, initial_epoch)
     # A pipeline orders its own samples: Keras must not reshuffle a PyDataset's batches on top.
     pipeline = model.make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if pipeline is None:
@@ -209,19 +214,21 @@ def _finished(run_dir: Path, epochs: int) -> bool:
 def _fit_and_finish(run_dir: Path, recipe: dict, model, data, evaluators, initial_epoch: int) -> Path:
     train_cfg = recipe["train"]
     guard, callbacks = _callbacks(run_dir, resume=initial_epoch > 0, monitors=monitor_callbacks(recipe, data))
-    x, fit_kwargs = fit_input(model, data.x_train, data.batch_size, seed=recipe["seed"], steps_per_epoch=train_cfg["steps_per_epoch"])
+    steps = train_cfg["steps_per_epoch"]
+    x, fit_kwargs = fit_input(model, data.x_train, data.batch_size, seed=recipe["seed"], steps_per_epoch=steps, initial_epoch=initial_epoch)
+    fit_kwargs = {"steps_per_epoch": steps, **fit_kwargs}  # a stream sets its own (one pass of its shard per epoch)
     epochs = train_cfg["epochs"]
     say(f"training {type(model).__name__} for {epochs - initial_epoch} epoch(s) on {len(data.x_train)} samples ({_backend()} backend)")
     started = time.time()
-    history = model.fit(
-        x,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=train_cfg["steps_per_epoch"],
-        callbacks=callbacks,
-        verbose=train_cfg["verbose"] if train_cfg["verbose"] != "auto" else (1 if sys.stdout.isatty() else 2),
-        **fit_kwargs,
-    )
+    with explain_decode_errors(data.x_train):
+        history = model.fit(
+            x,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=train_cfg["verbose"] if train_cfg["verbose"] != "auto" else (1 if sys.stdout.isatty() else 2),
+            **fit_kwargs,
+        )
     seconds = time.time() - started
     if guard.bad_at is not None:
         raise TrainingError(_diverged(run_dir, *guard.bad_at))

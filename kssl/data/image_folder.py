@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kssl.data._prep import check_classes, check_image_args, check_training_samples, common_args, split, take
+from kssl.data._prep import check_classes, check_image_args, common_args
+from kssl.data.file_splits import check_stream_args, file_splits
 from kssl.data.splits import DataSplits
 from kssl.errors import KsslError
 
@@ -77,32 +78,53 @@ def image_folder(
     test_fraction: float = 0.2,
     seed: int = 0,
     limit: int | None = None,
+    stream="auto",
+    on_error: str = "fail",
+    eval_limit: int | None = None,
 ) -> DataSplits:
     """Images under ``path``: ``path/<class>/*.png`` gives labels, loose ``path/*.png`` unlabeled data.
 
     Args:
         path: the training folder.
-        image_size: every image is resized (bilinear, PIL) to this square size.
+        image_size: every image is resized (bilinear) to this square size.
         channels: 1 (grayscale) or 3 (RGB).
         test_path: a held-out folder with the same class sub-folders; without it a
             stratified ``test_fraction`` of labeled images is held out.
         batch_size, test_fraction, seed, limit: as for every dataset.
+        stream: ``auto`` (stream from disk when the decoded images would exceed 1 GiB), ``true``
+            or ``false`` (read into memory with PIL); see docs/data.md.
+        on_error: ``fail`` (a file that is not a whole image stops the run, named) or ``skip``
+            (left out, counted).
+        eval_limit: at most this many labeled train and test samples for the evaluators.
     """
     check_image_args(image_size, channels)
     common_args(batch_size, seed, limit, test_fraction)
+    check_stream_args(stream, on_error, eval_limit)
     files, labels, classes = _scan(Path(str(path)).expanduser(), "path")
     fix = "Add a second class sub-folder, or move the images directly into the folder (unlabeled images)."
     check_classes(labels, f"data.path {str(path)!r}", classes, fix)
-    x = _read(files, image_size, channels)
+    test = None
     if test_path is not None:
         test_files, test_labels, test_classes = _scan(Path(str(test_path)).expanduser(), "test_path")
         if test_classes != classes:
             raise KsslError(
                 f"data.test_path: class folders {test_classes} differ from those of data.path {classes}; give both folders the same class sub-folders."
             )
-        x_tr, y_tr, x_te, y_te = x, labels, _read(test_files, image_size, channels), test_labels
-    else:
-        x_tr, y_tr, x_te, y_te = split(x, labels, test_fraction, seed)
-    x_tr, y_tr = take(limit, x_tr, y_tr)
-    check_training_samples(x_tr, f"data.path {str(path)!r}")
-    return DataSplits(x_tr, y_tr, x_te, y_te, batch_size=batch_size, class_names=classes or None)
+        test = (test_files, test_labels)
+    return file_splits(
+        files,
+        labels,
+        classes,
+        read=lambda paths: _read(paths, image_size, channels),
+        where=f"data.path {str(path)!r}",
+        image_size=image_size,
+        channels=channels,
+        batch_size=batch_size,
+        test_fraction=test_fraction,
+        seed=seed,
+        limit=limit,
+        stream=stream,
+        on_error=on_error,
+        eval_limit=eval_limit,
+        test=test,
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from kssl.data.image_stream import ImageStream
 
 
 @dataclass
@@ -17,6 +19,10 @@ class DataSplits:
     [0, 1], shape (N, H, W, C); flat data (N, D); text a 1-D array of str.
     ``context`` holds extra values the builder passes to factories that name
     them (e.g. ``vocabulary_size``).
+
+    Images may also be an :class:`kssl.data.image_stream.ImageStream` (decoded from disk as
+    they are read; ``len``, ``shape`` and indexing as for the array). ``eval_limit`` caps the
+    labeled samples evaluators use per split (:meth:`for_evaluation`).
     """
 
     x_train: np.ndarray
@@ -26,6 +32,7 @@ class DataSplits:
     batch_size: int = 256
     class_names: list | None = None
     context: dict = field(default_factory=dict)
+    eval_limit: int | None = None
 
     @property
     def input_shape(self) -> tuple:
@@ -43,6 +50,26 @@ class DataSplits:
     @property
     def has_labels(self) -> bool:
         return self.y_train is not None and self.x_test is not None and self.y_test is not None
+
+    def for_evaluation(self, seed: int = 0) -> DataSplits:
+        """These splits with at most ``eval_limit`` train and test samples each (a seeded random subset, in order).
+
+        Evaluators embed every sample they get: on a large (streamed) dataset this bounds their
+        time and the features they hold (``eval_limit`` x feature size). Without a limit, ``self``.
+        """
+        if self.eval_limit is None or not self.has_labels:
+            return self
+        rng = np.random.default_rng(seed)
+
+        def cap(x, y):
+            if len(x) <= self.eval_limit:
+                return x, y
+            rows = np.sort(rng.choice(len(x), self.eval_limit, replace=False))
+            return (x.subset(rows) if isinstance(x, ImageStream) else x[rows]), np.asarray(y)[rows]
+
+        x_train, y_train = cap(self.x_train, self.y_train)
+        x_test, y_test = cap(self.x_test, self.y_test)
+        return replace(self, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, eval_limit=None)
 
     def factory_context(self) -> dict:
         """Values a factory receives when its signature names them."""

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 
 from kssl.data.epoch_steps import EpochSteps
+from kssl.data.image_stream import ImageStream
+from kssl.data.stream_input import stream_fit_input
 from kssl.errors import ArgumentError
 
 
@@ -139,6 +141,11 @@ class PretextTask(keras.Model):
         """
         return None
 
+    @classmethod
+    def has_data_pipeline(cls) -> bool:
+        """Whether the method overrides :meth:`make_dataset` (its samples then stay in memory: no streamed datasets)."""
+        return cls.make_dataset is not PretextTask.make_dataset
+
     def training_callbacks(self, data=None) -> list:
         """Callbacks the method needs during ``fit`` (``data``: what ``fit`` trains on). Default: none."""
         return []
@@ -159,7 +166,11 @@ class PretextTask(keras.Model):
     # -- training -------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, shuffle=True, **kwargs):
         """``keras.Model.fit``, through :meth:`make_dataset` for raw samples, with :meth:`training_callbacks` added."""
-        if x is not None and y is None and _is_array_like(x):
+        if isinstance(x, ImageStream):  # a streamed dataset: its sharded tf.data pipeline, one pass per epoch
+            steps = kwargs.pop("steps_per_epoch", None)
+            x, options = stream_fit_input(self, x, batch_size or 32, shuffle, seed=0, steps_per_epoch=steps, initial_epoch=kwargs.get("initial_epoch", 0))
+            batch_size, shuffle, kwargs["steps_per_epoch"] = None, False, options["steps_per_epoch"]
+        elif x is not None and y is None and _is_array_like(x):
             pipeline = self.make_dataset(x, batch_size=batch_size or 32, shuffle=shuffle)
             if pipeline is not None:
                 x, batch_size, shuffle = pipeline, None, False

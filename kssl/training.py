@@ -149,6 +149,7 @@ def resume(run_dir, epochs: int | None = None, recipe: dict | None = None) -> Pa
             with placement.scope():  # the strategy the run trains under
                 model = load_model(path)
                 placement.prepare(model)
+            model.use_context(data.context)  # what the checkpoint does not hold (e.g. CLIP's captions)
             stretched = stretch_schedule(model.optimizer, recipe["optimizer"], steps_total(recipe, data))
             if stretched:
                 say(f"learning-rate schedule: cosine decay over {stretched[1]} steps instead of {stretched[0]} (train.epochs changed)")

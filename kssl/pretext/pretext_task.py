@@ -58,6 +58,9 @@ class PretextTask(keras.Model):
     :meth:`make_dataset`
         A data-side pipeline from raw samples (tokenisation and masking, targets that change
         during training). Default None: ``fit`` takes the arrays as they are.
+    :meth:`use_context`
+        Dataset context values a reloaded model needs but does not save (CLIP's captions), handed
+        over by ``kssl train --resume``. Default: none needed.
     :meth:`training_callbacks`
         Callbacks the method needs while training (a momentum update, DEC's phases), run before the
         caller's own. Default [].
@@ -145,6 +148,12 @@ class PretextTask(keras.Model):
     def has_data_pipeline(cls) -> bool:
         """Whether the method overrides :meth:`make_dataset` (its samples then stay in memory: no streamed datasets)."""
         return cls.make_dataset is not PretextTask.make_dataset
+
+    def use_context(self, context: dict) -> None:
+        """Take the dataset's context values a reloaded model needs and does not save (CLIP's captions). Default: none.
+
+        ``kssl train --resume`` calls it after loading a checkpoint, with ``DataSplits.context``.
+        """
 
     def training_callbacks(self, data=None) -> list:
         """Callbacks the method needs during ``fit`` (``data``: what ``fit`` trains on). Default: none."""

@@ -47,12 +47,17 @@ class FileReader(StreamReader):
         n, k = len(self), int(num_shards)
         paths = tf.constant(self.paths.astype(str))
         labels = tf.constant(self.labels if self.labels is not None else np.full(n, -1, "int32"))
-        position = tf.data.Dataset.range(self.shard_size(k)).map(lambda j: j * k + index)
-        if shuffle:
-            key = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
-            position = position.map(lambda p: tf.random.experimental.index_shuffle(p, key, tf.constant(n - 1, tf.int64)))
+        key = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
 
-        def load(i):
-            return tf.io.read_file(tf.gather(paths, i)), tf.gather(labels, i)
+        def record(j):  # one cheap map: shard position -> (shuffled) id -> path; the file is read in the decode map (load)
+            i = j * k + index
+            if shuffle:
+                i = tf.random.experimental.index_shuffle(i, key, tf.constant(n - 1, tf.int64))
+            return tf.gather(paths, i), tf.gather(labels, i)
 
-        return position.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return tf.data.Dataset.range(self.shard_size(k)).map(record)
+
+    def load(self, record):
+        import tensorflow as tf
+
+        return tf.io.read_file(record)

@@ -142,8 +142,8 @@ class ImageStream:
         per_pass = self.reader.shard_size(num_shards)
         size, channels, skip, start = self.image_size, self.channels, int(skip_batches) * int(batch_size), int(first_epoch)
 
-        def decode(encoded, label):
-            return decode_resize(encoded, size, channels), label
+        def decode(record, label):
+            return decode_resize(self.reader.load(record), size, channels), label
 
         def one_pass(epoch):
             records = self.reader.pass_dataset(epoch, shuffle, seed, num_shards, index).take(per_pass)

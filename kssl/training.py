@@ -64,7 +64,13 @@ def fit_input(model, x, batch_size: int, shuffle: bool = True, seed: int = 0, st
 def _log_augmented_views(model, data, log_dir: Path, n: int) -> None:
     """The first ``n`` training images and two augmented views of them, in TensorBoard."""
     x = data.x_train[:n]
-    if model.augmenter is None or n == 0 or getattr(x, "ndim", 0) != 4:
+    if model.augmenter is not None and n and np.ndim(x) == 3 and "sample_rate" in data.context:  # waveforms (N, T, 1)
+        from kssl.viz.audio_pictures import write_audio_pictures  # audio only: matplotlib and the log-mel front end
+
+        views = [np.asarray(keras.ops.convert_to_numpy(model.augmenter(x, training=True))) for _ in range(2)]
+        write_audio_pictures(log_dir.parent.parent, x, views, data.context["sample_rate"])
+        return
+    if model.augmenter is None or n == 0 or np.ndim(x) != 4:
         return
     log_images(log_dir, "originals", np.clip(x, 0, 1), as_grid=False)
     for i in range(2):

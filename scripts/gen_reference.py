@@ -14,7 +14,7 @@ from kssl.plugins import get_plugin_manager
 # dataset every one of these names is a real recipe argument (e.g. text_files' sequence_length).
 # A recipe may still set batch_size for an evaluator (its prediction batches): documented, with
 # the data's batch size as the default.
-SKIP = {"input_shape", "num_classes", "encoder", "augmenter", "kwargs", "name", "vocabulary_size", "sequence_length"}
+SKIP = {"input_shape", "num_classes", "encoder", "augmenter", "kwargs", "name", "vocabulary_size", "sequence_length", "train_captions"}
 FROM_DATA = {"batch_size"}
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

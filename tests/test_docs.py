@@ -12,7 +12,7 @@ from kssl.recipe import TOP_LEVEL, TRAIN_DEFAULTS
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 # Filled in by kssl for encoders, augmenters, pretext tasks and evaluators. Datasets are built first, with no
 # context and no objects: for a dataset each of these names is a real recipe argument and must be documented.
-CONTEXT = {"input_shape", "num_classes", "encoder", "augmenter", "vocabulary_size", "sequence_length", "kwargs", "name"}
+CONTEXT = {"input_shape", "num_classes", "encoder", "augmenter", "vocabulary_size", "sequence_length", "train_captions", "kwargs", "name"}
 
 
 def _sections(text):

@@ -8,6 +8,8 @@ eight 16x16 grayscale images names what it needs in ``INPUTS``.
 import numpy as np
 import pytest
 from test_bert_mlm import SENTENCES, TOKENS, tiny_model  # the masked-LM tests' tiny corpus and model
+from test_causal_lm import tiny_model as causal_tiny_model  # the causal-LM tests' tiny GPT
+from test_cola import noisy_tones, tiny_audio_encoder  # the COLA tests' synthetic clips and tiny audio encoder
 
 from kssl.encoders.vit import vit
 from kssl.plugins import get_registry
@@ -20,8 +22,28 @@ def _text_inputs():
 
 
 INPUTS = {
+    # COLA crops segments of waveforms (N, T, 1): it needs audio and an encoder that takes any clip length.
+    "cola": lambda: {
+        "x": noisy_tones(8, samples=2000)[0],
+        "encoder": tiny_audio_encoder(),
+        "args": {"segment_seconds": 0.1, "sample_rate": 8000, "projection_dim": 8},
+    },
     "masked_lm": _text_inputs,
+    "causal_lm": lambda: {
+        "args": {"vocabulary": TOKENS, "sequence_length": 16},
+        "x": np.array(SENTENCES),
+        "encoder": causal_tiny_model().encoder,
+    },
     "dec": lambda: {"args": {"n_clusters": 2, "pretrain_epochs": 0, "kmeans_restarts": 1}},
+    # CLIP pairs each of the eight images with its captions (a dataset's train_captions) and learns a vocabulary from them.
+    "clip": lambda: {
+        "args": {
+            "train_captions": [[f"a {c} circle number {i}", f"one {c} shape"] for i, c in enumerate(["red", "blue"] * 4)],
+            "vocabulary_size": 40,
+            "text_encoder": {"type": "text_transformer", "width": 8, "depth": 1, "num_heads": 2},
+            "projection_dim": 8,
+        }
+    },
     # MAE encodes only the visible patches: it needs the vit encoder (it refuses any other).
     "mae": lambda: {
         "encoder": vit(input_shape=(16, 16, 1), patch_size=4, width=16, depth=1, num_heads=2),

@@ -41,11 +41,14 @@ TINY_ENCODERS = {
     "mlp": {"type": "mlp", "hidden_units": [16]},
     "bert": {"type": "bert", "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "dropout": 0.0},
     "vit": {"type": "vit", "patch_size": 4, "width": 16, "depth": 1, "num_heads": 2},
+    "audio_cnn": {"type": "audio_cnn", "filters": [8], "n_mels": 16},
+    "gpt": {"type": "gpt", "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "dropout": 0.0},
 }
 # Per-pretext settings that only make the step cheaper (dec: straight to the clustering phase, one k-means restart).
 CHEAPER = {
     "dec": [("pretext.decoder_units", [16]), ("pretext.pretrain_epochs", 0), ("pretext.kmeans_restarts", 1)],
     "masked_lm": [("data.sequence_length", 16), ("data.vocabulary_size", 200)],
+    "causal_lm": [("data.sequence_length", 16), ("data.vocabulary_size", 200)],
 }
 
 

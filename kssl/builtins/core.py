@@ -35,6 +35,8 @@ def kssl_register(registry):
     registry.add("dataset", "coloured_digits", "kssl.data.coloured_digits:coloured_digits")
     registry.add("dataset", "numpy", "kssl.data.numpy_file:numpy_file")
     registry.add("dataset", "image_folder", "kssl.data.image_folder:image_folder")
+    registry.add("dataset", "manifest", "kssl.data.manifest:manifest")
+    registry.add("dataset", "tfrecord", "kssl.data.tfrecord_dataset:tfrecord")
     registry.add("dataset", "keras", "kssl.data.keras_dataset:keras_dataset")
     registry.add("evaluator", "knn", "kssl.eval.knn:KNNEvaluator")
     registry.add("evaluator", "linear_probe", "kssl.eval.linear_probe:LinearProbeEvaluator")

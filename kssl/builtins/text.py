@@ -15,3 +15,6 @@ def kssl_register(registry):
     registry.add("dataset", "text_files", "kssl.data.text_files:text_files")
     registry.add("evaluator", "masked_lm", "kssl.eval.masked_lm:MaskedLMEvaluator")
     registry.add("evaluator", "text_probe", "kssl.eval.text_probe:TextProbeEvaluator")
+    registry.add("encoder", "gpt", "kssl.encoders.gpt:gpt")
+    registry.add("pretext", "causal_lm", "kssl.pretext.causal_lm:CausalLanguageModel")
+    registry.add("evaluator", "perplexity", "kssl.eval.perplexity:PerplexityEvaluator")

@@ -109,6 +109,7 @@ def test_make_dataset_refuses_images_without_their_captions(model, data):
         bare.use_captions([["a red circle"], ["a cross", " "]])
 
 
+@pytest.mark.slow  # fit + save + reload + resume hand-over, ~11 s under load
 def test_fit_trains_and_saving_keeps_the_vocabulary_not_the_captions(data, vocabulary, tmp_path):
     from kssl.testing import fit_one_step
     from kssl.testing.serialization import assert_round_trip

@@ -40,6 +40,7 @@ def _assert_same(result: dict):
     assert result["metrics_2"]["logit_scale"] == pytest.approx(result["metrics_1"]["logit_scale"])
 
 
+@pytest.mark.slow  # subprocess with 2 CPU replicas, ~14 s under load
 def test_tensorflow_two_replicas_equal_one_device(monkeypatch):
     _assert_same(_steps("tensorflow", ["clip"], monkeypatch)["clip"])
 

@@ -35,6 +35,7 @@ def _steps(backend: str) -> dict:
     return test_distribution._run_steps(backend, script=__file__)
 
 
+@pytest.mark.slow  # subprocess with 2 CPU replicas, ~9 s under load
 def test_tensorflow_two_replicas_equal_one_device():
     result = _steps("tensorflow")
     test_distribution._assert_same_step(result)

@@ -45,6 +45,7 @@ def folder(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # a whole kssl train on a streamed folder, ~8 s under load
 def test_kssl_train_streams_a_folder_learns_and_scores_it(folder, tmp_path, capsys):
     run_dir = train(recipe(folder), output_dir=tmp_path)
     assert "240 training images, streamed from disk" in capsys.readouterr().err

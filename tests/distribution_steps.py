@@ -115,6 +115,7 @@ def compare(pretext: str, x, registry, jit_compile=None) -> dict:
     grad_scale = max(float(np.abs(a - b).max()) for v, a, b in zip(single.weights, w0, w1) if id(v) in trainable)
     grad_diff = max(float(np.abs((a - b) - (c - d)).max()) for v, a, b, c, d in zip(single.weights, w0, w1, v0, v1) if id(v) in trainable)
     state_diff = max([float(np.abs(b - d).max()) for v, b, d in zip(single.weights, w1, v1) if id(v) not in trainable] or [0.0])
+    state_scale = max([float(np.abs(b).max()) for v, b in zip(single.weights, w1) if id(v) not in trainable and np.size(b)] or [0.0])
     return {
         "replicas": int(_replicas(multi)),
         "loss_1": logs1["loss"],
@@ -124,6 +125,7 @@ def compare(pretext: str, x, registry, jit_compile=None) -> dict:
         "grad_scale": grad_scale,
         "grad_diff": grad_diff,
         "state_diff": state_diff,
+        "state_scale": state_scale,  # the largest non-trainable value: float32 rounding grows with it
         "non_trainable": len(single.weights) - len(single.trainable_weights),
         "jit_compile": bool(multi.jit_compile),
         "seconds": round(time.time() - started, 1),

@@ -65,8 +65,10 @@ def _assert_same_step(result: dict):
     # SGD with learning rate 1 and no momentum: the weight change of the step is minus the gradient.
     assert result["grad_scale"] > 1e-3  # the step did move the weights
     assert result["grad_diff"] <= 1e-4 * result["grad_scale"], result
-    # Batch-norm moving statistics: the 2 replicas normalised with the global batch's moments.
-    assert result["non_trainable"] > 0 and result["state_diff"] < 1e-6, result
+    # Batch-norm moving statistics: the 2 replicas normalised with the global batch's moments. The bound is
+    # relative to the largest state value (a moving variance, DINO's centre): float32 rounding of the two
+    # reduction orders differs by XLA build and CPU (1.6e-6 seen on an AVX-512/AMX machine for values of ~10).
+    assert result["non_trainable"] > 0 and result["state_diff"] < 1e-6 * max(1.0, result["state_scale"]), result
 
 
 def test_simclr_two_replicas_equal_one_device(steps):
